@@ -1,0 +1,34 @@
+# make test: everything CI runs. Installs what the tests need when it is missing.
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: test deps fmt-check vet staticcheck unit demo
+
+test: deps fmt-check vet staticcheck unit
+
+# Debian packages the tests need. None yet beyond the Go toolchain; later
+# backends (redis-server, chromium) are added here so a fresh machine installs them.
+DEBIAN_PACKAGES :=
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+staticcheck:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+demo:
+	$(GO) run ./examples/demo

@@ -1,0 +1,149 @@
+package oauthproxy
+
+import (
+	"context"
+	"errors"
+	"net/url"
+
+	"github.com/google/uuid"
+	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
+)
+
+// CallbackRequest is the upstream's authorization response at RedirectPath
+// (RFC 6749 §4.1.2 and §4.1.2.1), plus the browser-binding cookie.
+type CallbackRequest struct {
+	Code             string
+	State            string // the transaction id
+	Error            string
+	ErrorDescription string
+	// BrowserBinding is the value of the binding cookie the browser sent back
+	// (BrowserBinding reads it from a request).
+	BrowserBinding string
+}
+
+// CallbackResult is where the browser goes next: the client's redirect URI with
+// the proxy's code (or an error), state and iss.
+type CallbackResult struct {
+	RedirectURL string
+}
+
+// HandleCallback completes the upstream leg. It checks the browser binding
+// (S09), takes the transaction atomically, redeems the upstream code, records
+// the grant and returns the client's redirect with the proxy's own code bound
+// to client, redirect URI, PKCE challenge and resource (S04), plus state and iss
+// (S12). Upstream errors are relayed to the client sanitized (S18). Errors with
+// NoRedirect cannot be tied to a client and must be shown to the user.
+func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*CallbackResult, error) {
+	if req.State == "" {
+		return nil, newError(ErrCodeInvalidRequest, "state is missing").noRedirect()
+	}
+	// The binding is an HMAC of the state, so it is checked before touching
+	// storage: a forged callback cannot consume someone else's transaction.
+	if !p.verifySigned(req.BrowserBinding, purposeBinding, req.State) {
+		return nil, newError(ErrCodeAccessDenied,
+			"this sign-in was started in a different browser; start again from your application").noRedirect()
+	}
+	var txn transaction
+	if err := p.takeJSON(ctx, hashedKey(nsTransaction, req.State), &txn); err != nil {
+		return nil, storageError(err, errTransactionGone()).noRedirect()
+	}
+	fail := func(e *Error) (*CallbackResult, error) {
+		p.log.Warn("oauthproxy: callback failed", "client_id", txn.ClientID, "error", e)
+		return &CallbackResult{RedirectURL: p.ErrorRedirectURL(txn.RedirectURI, txn.State, e)}, nil
+	}
+
+	if req.Error != "" {
+		// S18: relay the upstream's refusal with its text sanitized.
+		return fail(newError(upstream.SanitizeErrorCode(req.Error), upstream.SanitizeDescription(req.ErrorDescription)))
+	}
+	if req.Code == "" {
+		return fail(newError(ErrCodeServerError, "the identity provider returned no code"))
+	}
+
+	code := &codeRecord{
+		ClientID:      txn.ClientID,
+		RedirectURI:   txn.RedirectURI,
+		CodeChallenge: txn.CodeChallenge,
+		Scopes:        txn.Scopes,
+		Resource:      txn.Resource,
+		ExpiresAt:     p.cfg.Now().Add(p.cfg.AuthorizationCodeTTL),
+	}
+	var grantKey string
+	if p.cfg.ForwardPKCE {
+		// The upstream verifies the client's own PKCE when /token redeems this.
+		code.UpstreamCode = req.Code
+	} else {
+		tok, err := p.upstream.ExchangeCode(ctx, req.Code, p.cfg.redirectURL, txn.UpstreamVerifier, p.cfg.Now())
+		if err != nil {
+			return fail(upstreamFailure(err, false))
+		}
+		g, oerr := p.newGrant(ctx, txn.ClientID, txn.Scopes, txn.Resource, tok)
+		if oerr != nil {
+			return fail(oerr)
+		}
+		// Until the code is redeemed the grant lives only as long as the code.
+		grantKey = nsGrant + g.ID
+		if err := p.putJSON(ctx, grantKey, g, p.cfg.AuthorizationCodeTTL); err != nil {
+			return fail(errUnavailable("storage is unavailable, try again", err))
+		}
+		code.GrantID = g.ID
+	}
+
+	proxyCode := randomToken()
+	if err := p.putJSON(ctx, hashedKey(nsCode, proxyCode), code, p.cfg.AuthorizationCodeTTL); err != nil {
+		if grantKey != "" {
+			_ = p.store.Delete(ctx, grantKey) // nothing half-written
+		}
+		return fail(errUnavailable("storage is unavailable, try again", err))
+	}
+	p.log.Info("oauthproxy: authorization code issued", "client_id", txn.ClientID, "grant_id", code.GrantID)
+	return &CallbackResult{
+		RedirectURL: p.authorizationResponseURL(txn.RedirectURI, txn.State, url.Values{"code": {proxyCode}}),
+	}, nil
+}
+
+// newGrant builds the grant for a fresh upstream token set, deriving the user's
+// identity through the ClaimsExtractor.
+func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, resource string, tok *upstream.Token) (*grant, *Error) {
+	claims, err := p.identityClaims(ctx, tok)
+	if err != nil {
+		return nil, newError(ErrCodeServerError, "could not read the user's identity from the identity provider").withCause(err)
+	}
+	sub, _ := claims["sub"].(string)
+	return &grant{
+		ID:        uuid.NewString(),
+		ClientID:  clientID,
+		Subject:   sub,
+		Scopes:    scopes,
+		Resource:  resource,
+		Claims:    withoutReserved(claims),
+		Upstream:  *tok,
+		CreatedAt: p.cfg.Now(),
+	}, nil
+}
+
+// upstreamFailure maps an upstream token-endpoint failure to what the client
+// sees: the upstream's OAuth error sanitized (S18), temporarily_unavailable on a
+// timeout, server_error otherwise. Upstream text other than the sanitized
+// description never reaches the client.
+func upstreamFailure(err error, atTokenEndpoint bool) *Error {
+	var ue *upstream.Error
+	switch {
+	case errors.As(err, &ue):
+		code := upstream.SanitizeErrorCode(ue.Code)
+		if atTokenEndpoint && ue.Code == ErrCodeInvalidGrant {
+			// The upstream code or refresh token is no longer good: for our
+			// client that means its grant is gone (RFC 6749 §5.2).
+			code = ErrCodeInvalidGrant
+		}
+		desc := "the identity provider refused the request"
+		if d := upstream.SanitizeDescription(ue.Description); d != "" {
+			desc += ": " + d
+		}
+		return newError(code, desc).withCause(err)
+	case upstream.IsTimeout(err):
+		return errUnavailable("the identity provider did not answer in time", err)
+	default:
+		return errUnavailable("the identity provider could not be reached", err)
+	}
+}

@@ -1,0 +1,93 @@
+package oauthproxy
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"time"
+)
+
+// Cookie purposes; each HMAC is domain-separated by its purpose so a value made
+// for one can never pass as another.
+const (
+	purposeBinding = "oauthproxy/browser-binding/v1\x00"
+	purposeCSRF    = "oauthproxy/consent-csrf/v1\x00"
+)
+
+// sign is HMAC-SHA256 under the ConsentSigningKey, base64url.
+func (p *Proxy) sign(purpose string, parts ...string) string {
+	m := hmac.New(sha256.New, p.cfg.ConsentSigningKey)
+	m.Write([]byte(purpose))
+	for _, part := range parts {
+		m.Write([]byte(part))
+		m.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// verifySigned compares got with the expected signature in constant time.
+func (p *Proxy) verifySigned(got, purpose string, parts ...string) bool {
+	return got != "" && hmac.Equal([]byte(got), []byte(p.sign(purpose, parts...)))
+}
+
+// browserBinding is the value of the cookie that ties a transaction to the
+// browser that consented (S09). It is an HMAC of the transaction id, so only
+// the proxy can mint it and it is useless for any other transaction.
+func (p *Proxy) browserBinding(txnID string) string { return p.sign(purposeBinding, txnID) }
+
+// secureCookies reports whether cookies get the Secure flag and the __Host-
+// prefix: always, unless the proxy runs on plain-http loopback for development.
+func (p *Proxy) secureCookies() bool { return p.cfg.issuer.Scheme == "https" }
+
+// cookieName prefixes name with __Host- on https (RFC 6265bis §4.1.3.2), which
+// pins the cookie to this origin and path "/".
+func (p *Proxy) cookieName(name string) string {
+	if p.secureCookies() {
+		return "__Host-" + name
+	}
+	return name
+}
+
+// bindingCookieName is per transaction, so two logins in one browser do not
+// overwrite each other's binding.
+func (p *Proxy) bindingCookieName(txnID string) string {
+	return p.cookieName("oauthproxy-bind-" + hashedKey("", txnID)[:16])
+}
+
+func (p *Proxy) csrfCookieName() string { return p.cookieName("oauthproxy-csrf") }
+
+// newCookie builds an HttpOnly, SameSite=Lax cookie (Lax so it comes back on
+// the upstream's top-level redirect to the callback).
+func (p *Proxy) newCookie(name, value string, maxAge time.Duration) *http.Cookie {
+	return &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     "/",
+		MaxAge:   int(maxAge / time.Second),
+		HttpOnly: true,
+		Secure:   p.secureCookies(),
+		SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// SetBrowserBinding stores the browser-binding value returned by Authorize or
+// HandleConsent in the browser, for the callback to check (S09).
+func (p *Proxy) SetBrowserBinding(w http.ResponseWriter, txnID, binding string) {
+	http.SetCookie(w, p.newCookie(p.bindingCookieName(txnID), binding, p.cfg.TransactionTTL))
+}
+
+// BrowserBinding reads the binding cookie for the transaction named by the
+// callback's state parameter; "" when absent.
+func (p *Proxy) BrowserBinding(r *http.Request, txnID string) string {
+	c, err := r.Cookie(p.bindingCookieName(txnID))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// clearBindingCookie removes the binding after use: it is single use (S09).
+func (p *Proxy) clearBindingCookie(w http.ResponseWriter, txnID string) {
+	http.SetCookie(w, p.newCookie(p.bindingCookieName(txnID), "", -time.Second))
+}

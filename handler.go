@@ -1,0 +1,273 @@
+package oauthproxy
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/httpx"
+)
+
+// Endpoint paths, relative to BaseURL.
+const (
+	authorizePath = "/oauth/authorize"
+	tokenPath     = "/oauth/token"
+	registerPath  = "/oauth/register"
+)
+
+// routes wires every endpoint. Each handler decodes, calls the typed method and
+// encodes; all the OAuth logic lives in the methods.
+func (p *Proxy) routes() http.Handler {
+	mux := http.NewServeMux()
+	base := p.issuerPath()
+
+	metadata := httpx.CORS(http.HandlerFunc(p.serveAuthorizationServerMetadata))
+	mux.Handle("GET "+wellKnownAuthServer, metadata)
+	mux.Handle("OPTIONS "+wellKnownAuthServer, metadata)
+	if base != "" {
+		// RFC 8414 §3.1: for an issuer with a path, the well-known segment goes
+		// between the host and the path.
+		mux.Handle("GET "+wellKnownAuthServer+base, metadata)
+		mux.Handle("OPTIONS "+wellKnownAuthServer+base, metadata)
+	}
+	resource := httpx.CORS(http.HandlerFunc(p.serveProtectedResourceMetadata))
+	for _, path := range p.resourceMetadataPaths() {
+		mux.Handle("GET "+path, resource)
+		mux.Handle("OPTIONS "+path, resource)
+	}
+
+	register := httpx.CORS(http.HandlerFunc(p.serveRegister))
+	mux.Handle("POST "+base+registerPath, register)
+	mux.Handle("OPTIONS "+base+registerPath, register)
+	token := httpx.CORS(http.HandlerFunc(p.serveToken))
+	mux.Handle("POST "+base+tokenPath, token)
+	mux.Handle("OPTIONS "+base+tokenPath, token)
+
+	mux.HandleFunc("GET "+base+authorizePath, p.serveAuthorize)
+	mux.HandleFunc("GET "+base+consentPath, p.serveConsentPage)
+	// The consent POST is refused when a browser says it comes from another
+	// origin (Sec-Fetch-Site / Origin), on top of the CSRF token (S08).
+	mux.Handle("POST "+base+consentPath, http.NewCrossOriginProtection().Handler(http.HandlerFunc(p.serveConsentDecision)))
+	mux.HandleFunc("GET "+base+p.cfg.RedirectPath, p.serveCallback)
+	return mux
+}
+
+// resourceMetadataPaths are the RFC 9728 §3.1 locations: the bare well-known
+// path and the one with the resource's path appended.
+func (p *Proxy) resourceMetadataPaths() []string {
+	paths := []string{wellKnownResource}
+	if u, err := url.Parse(p.ProtectedResourceMetadataURL()); err == nil && u.Path != wellKnownResource {
+		paths = append(paths, u.Path)
+	}
+	return paths
+}
+
+func (p *Proxy) serveAuthorizationServerMetadata(w http.ResponseWriter, r *http.Request) {
+	httpx.WriteJSON(w, http.StatusOK, p.GetAuthorizationServerMetadata())
+}
+
+func (p *Proxy) serveProtectedResourceMetadata(w http.ResponseWriter, r *http.Request) {
+	httpx.WriteJSON(w, http.StatusOK, p.GetProtectedResourceMetadata())
+}
+
+// serveRegister is POST /oauth/register (RFC 7591 §3.1).
+func (p *Proxy) serveRegister(w http.ResponseWriter, r *http.Request) {
+	httpx.NoStore(w)
+	var md ClientMetadata
+	if err := httpx.ReadJSON(w, r, &md); err != nil {
+		p.writeError(w, r, newError(ErrCodeInvalidClientMetadata, publicText(err)))
+		return
+	}
+	info, err := p.RegisterClient(r.Context(), &md)
+	if err != nil {
+		p.writeError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusCreated, info)
+}
+
+// serveToken is POST /oauth/token (RFC 6749 §3.2).
+func (p *Proxy) serveToken(w http.ResponseWriter, r *http.Request) {
+	httpx.NoStore(w)
+	form, err := httpx.ReadForm(w, r)
+	if err != nil {
+		p.writeError(w, r, newError(ErrCodeInvalidRequest, publicText(err)))
+		return
+	}
+	cred, oerr := clientCredentials(r, form)
+	if oerr != nil {
+		p.writeError(w, r, oerr)
+		return
+	}
+	req := &TokenRequest{
+		GrantType:    form.Get("grant_type"),
+		Code:         form.Get("code"),
+		RedirectURI:  form.Get("redirect_uri"),
+		CodeVerifier: form.Get("code_verifier"),
+		RefreshToken: form.Get("refresh_token"),
+		Scope:        form.Get("scope"),
+		Resource:     form.Get("resource"),
+		Client:       cred,
+	}
+	var resp *TokenResponse
+	switch req.GrantType {
+	case grantAuthorizationCode:
+		resp, err = p.ExchangeAuthorizationCode(r.Context(), req)
+	case grantRefreshToken:
+		resp, err = p.ExchangeRefreshToken(r.Context(), req)
+	case "":
+		err = newError(ErrCodeInvalidRequest, "grant_type is required")
+	default:
+		err = newError(ErrCodeUnsupportedGrantType, "grant_type must be authorization_code or refresh_token")
+	}
+	if err != nil {
+		p.writeError(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, resp)
+}
+
+// clientCredentials reads client authentication from HTTP Basic or the body
+// (RFC 6749 §2.3.1). Using both at once is refused (§2.3).
+func clientCredentials(r *http.Request, form url.Values) (ClientCredentials, *Error) {
+	auth := r.Header.Get("Authorization")
+	if auth == "" {
+		cred := ClientCredentials{ClientID: form.Get("client_id"), ClientSecret: form.Get("client_secret"), Method: AuthMethodNone}
+		if form.Has("client_secret") {
+			cred.Method = AuthMethodClientSecretPost
+		}
+		return cred, nil
+	}
+	scheme, payload, _ := strings.Cut(auth, " ")
+	fail := &Error{Code: ErrCodeInvalidClient, Description: "malformed Basic credentials", Status: http.StatusUnauthorized, BasicAuth: true}
+	if !strings.EqualFold(scheme, "Basic") {
+		return ClientCredentials{}, fail
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(payload))
+	if err != nil {
+		return ClientCredentials{}, fail
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return ClientCredentials{}, fail
+	}
+	// RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
+	id, err1 := url.QueryUnescape(rawID)
+	secret, err2 := url.QueryUnescape(rawSecret)
+	if err1 != nil || err2 != nil {
+		return ClientCredentials{}, fail
+	}
+	if form.Has("client_secret") {
+		return ClientCredentials{}, newError(ErrCodeInvalidRequest, "use one client authentication method, not two")
+	}
+	if form.Has("client_id") && form.Get("client_id") != id {
+		return ClientCredentials{}, fail
+	}
+	return ClientCredentials{ClientID: id, ClientSecret: secret, Method: AuthMethodClientSecretBasic}, nil
+}
+
+// serveAuthorize is GET /oauth/authorize (RFC 6749 §4.1.1).
+func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if err := httpx.Single(q); err != nil {
+		p.writeBrowserError(w, r, newError(ErrCodeInvalidRequest, publicText(err)).noRedirect())
+		return
+	}
+	req := &AuthorizationRequest{
+		ResponseType:        q.Get("response_type"),
+		ClientID:            q.Get("client_id"),
+		RedirectURI:         q.Get("redirect_uri"),
+		Scope:               q.Get("scope"),
+		State:               q.Get("state"),
+		CodeChallenge:       q.Get("code_challenge"),
+		CodeChallengeMethod: q.Get("code_challenge_method"),
+		Resource:            q.Get("resource"),
+	}
+	res, err := p.Authorize(r.Context(), req)
+	if err != nil {
+		oerr := asError(err)
+		if oerr.NoRedirect {
+			p.writeBrowserError(w, r, oerr)
+			return
+		}
+		redirectURI := req.RedirectURI
+		if redirectURI == "" {
+			// Authorize accepted an omitted redirect_uri: the client has one.
+			if c, cerr := p.lookupClient(r.Context(), req.ClientID); cerr == nil {
+				redirectURI = c.RedirectURIs[0]
+			}
+		}
+		http.Redirect(w, r, p.ErrorRedirectURL(redirectURI, req.State, oerr), http.StatusFound)
+		return
+	}
+	if res.BrowserBinding != "" {
+		p.SetBrowserBinding(w, res.TransactionID, res.BrowserBinding)
+	}
+	http.Redirect(w, r, res.RedirectURL, http.StatusFound)
+}
+
+// serveCallback is GET RedirectPath, where the upstream returns the browser.
+func (p *Proxy) serveCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	state := q.Get("state")
+	res, err := p.HandleCallback(r.Context(), &CallbackRequest{
+		Code:             q.Get("code"),
+		State:            state,
+		Error:            q.Get("error"),
+		ErrorDescription: q.Get("error_description"),
+		BrowserBinding:   p.BrowserBinding(r, state),
+	})
+	if err != nil {
+		p.writeBrowserError(w, r, asError(err))
+		return
+	}
+	p.clearBindingCookie(w, state)
+	http.Redirect(w, r, res.RedirectURL, http.StatusFound)
+}
+
+// writeError renders err as RFC 6749 §5.2 JSON. invalid_client after Basic
+// authentication is 401 with WWW-Authenticate (§5.2).
+func (p *Proxy) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	oerr := asError(err)
+	p.logError(r, oerr)
+	httpx.NoStore(w)
+	if oerr.Code == ErrCodeInvalidClient && oerr.BasicAuth {
+		w.Header().Set("WWW-Authenticate", `Basic realm="oauthproxy", charset="UTF-8"`)
+	}
+	httpx.WriteJSON(w, oerr.Status, wireError(oerr))
+}
+
+// wireError is the RFC 6749 §5.2 body: only the public fields.
+func wireError(e *Error) map[string]string {
+	body := map[string]string{"error": e.Code}
+	if e.Description != "" {
+		body["error_description"] = e.Description
+	}
+	return body
+}
+
+func (p *Proxy) logError(r *http.Request, e *Error) {
+	level := "debug"
+	if e.Status >= 500 {
+		level = "error"
+	}
+	attrs := []any{"path", r.URL.Path, "code", e.Code, "remote", r.RemoteAddr}
+	if e.Cause != nil {
+		attrs = append(attrs, "cause", e.Cause.Error())
+	}
+	if level == "error" {
+		p.log.Error("oauthproxy: request failed", attrs...)
+	} else {
+		p.log.Debug("oauthproxy: request refused", attrs...)
+	}
+}
+
+// publicText is the client-safe text of a decoding error.
+func publicText(err error) string {
+	if errors.Is(err, httpx.ErrBadRequest) {
+		return strings.TrimPrefix(err.Error(), httpx.ErrBadRequest.Error()+": ")
+	}
+	return "malformed request"
+}

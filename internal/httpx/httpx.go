@@ -1,0 +1,119 @@
+// Package httpx holds the proxy's HTTP plumbing: strict request decoding with
+// capped bodies, no-store JSON responses, and CORS for the endpoints browser
+// based MCP clients call.
+package httpx
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+)
+
+// MaxBodySize caps every request body the proxy reads (SECURITY.md S14).
+const MaxBodySize = 1 << 20
+
+// ErrBadRequest wraps every decoding failure; its text is safe to show a client.
+var ErrBadRequest = errors.New("bad request")
+
+func badRequest(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadRequest, fmt.Sprintf(format, args...))
+}
+
+// ReadForm parses an application/x-www-form-urlencoded body (RFC 6749 §3.2)
+// capped at MaxBodySize. It refuses other content types and any parameter sent
+// more than once (RFC 6749 §3.1). Query parameters are ignored: credentials and
+// codes belong in the body.
+func ReadForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/x-www-form-urlencoded" {
+		return nil, badRequest("content type must be application/x-www-form-urlencoded")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	if err != nil {
+		return nil, badRequest("request body is too large or unreadable")
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, badRequest("request body is not valid form encoding")
+	}
+	if err := Single(form); err != nil {
+		return nil, err
+	}
+	return form, nil
+}
+
+// Single refuses parameters that appear more than once (RFC 6749 §3.1).
+func Single(v url.Values) error {
+	for k, vs := range v {
+		if len(vs) > 1 {
+			return badRequest("parameter %q is repeated", k)
+		}
+	}
+	return nil
+}
+
+// ReadJSON decodes a single JSON object from an application/json body capped
+// at MaxBodySize into v. Unknown fields are allowed (RFC 7591 §2 says to ignore
+// them); trailing data is not.
+func ReadJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return badRequest("content type must be application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	if err != nil {
+		return badRequest("request body is too large or unreadable")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return badRequest("field %q has the wrong type", typeErr.Field)
+		}
+		return badRequest("request body is not a valid JSON object")
+	}
+	if dec.More() {
+		return badRequest("request body has data after the JSON object")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("request body has data after the JSON object")
+	}
+	return nil
+}
+
+// NoStore marks a response as uncacheable (RFC 6749 §5.1; SECURITY.md S13).
+func NoStore(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Pragma", "no-cache")
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// CORS allows any origin to call h without credentials, and answers preflight
+// requests, so browser-based MCP clients can discover, register and redeem
+// tokens. No cookies are involved on these endpoints, so a wildcard is safe.
+func CORS(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Access-Control-Allow-Origin", "*")
+		hd.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			hd.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
+			hd.Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,154 @@
+// Package upstream is the proxy's client for the upstream provider's token endpoint
+// (RFC 6749 §4.1.3, §6), tolerant of the ways real providers deviate from the RFC.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Token endpoint client authentication methods (RFC 7591 §2, RFC 6749 §2.3.1).
+const (
+	AuthMethodBasic = "client_secret_basic"
+	AuthMethodPost  = "client_secret_post"
+)
+
+// defaultTimeout bounds a token request when HTTPClient is nil.
+const defaultTimeout = 10 * time.Second
+
+// Client calls the upstream token endpoint with the proxy's pre-registered credentials.
+// The zero AuthMethod means client_secret_basic; a nil HTTPClient means one with a 10 s timeout.
+type Client struct {
+	HTTPClient   *http.Client
+	TokenURL     string
+	ClientID     string
+	ClientSecret string
+	AuthMethod   string // AuthMethodBasic (default when empty) or AuthMethodPost
+	UserAgent    string
+}
+
+// ExchangeCode redeems an authorization code (RFC 6749 §4.1.3), sending code_verifier only
+// when it is set (RFC 7636 §4.5). now stamps the token's Expiry.
+func (c *Client) ExchangeCode(ctx context.Context, code, redirectURI, codeVerifier string, now time.Time) (*Token, error) {
+	if code == "" {
+		return nil, errors.New("upstream: empty authorization code")
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}}
+	if redirectURI != "" {
+		form.Set("redirect_uri", redirectURI)
+	}
+	if codeVerifier != "" {
+		form.Set("code_verifier", codeVerifier)
+	}
+	return c.token(ctx, form, now)
+}
+
+// Refresh uses a refresh token (RFC 6749 §6), sending scope only when scopes is non-empty.
+// When the upstream issues no new refresh token, the old one stays in the result (§6 says it
+// remains valid).
+func (c *Client) Refresh(ctx context.Context, refreshToken string, scopes []string, now time.Time) (*Token, error) {
+	if refreshToken == "" {
+		return nil, errors.New("upstream: empty refresh token")
+	}
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}
+	if len(scopes) > 0 {
+		form.Set("scope", strings.Join(scopes, " "))
+	}
+	t, err := c.token(ctx, form, now)
+	if err != nil {
+		return nil, err
+	}
+	if t.RefreshToken == "" {
+		t.RefreshToken = refreshToken
+	}
+	return t, nil
+}
+
+// token posts form to the token endpoint and reads the answer. Errors never quote the
+// secrets it sent: the client secret, code, verifier or refresh token.
+func (c *Client) token(ctx context.Context, form url.Values, now time.Time) (*Token, error) {
+	secrets := []string{c.ClientSecret, form.Get("code"), form.Get("code_verifier"), form.Get("refresh_token")}
+	redact := func(s string) string {
+		for _, secret := range secrets {
+			if secret != "" {
+				s = strings.ReplaceAll(s, secret, "[redacted]")
+			}
+		}
+		return s
+	}
+
+	basic := false
+	switch c.AuthMethod {
+	case "", AuthMethodBasic:
+		basic = true
+	case AuthMethodPost: // RFC 6749 §2.3.1: credentials in the request body
+		form.Set("client_id", c.ClientID)
+		if c.ClientSecret != "" {
+			form.Set("client_secret", c.ClientSecret)
+		}
+	default:
+		return nil, fmt.Errorf("upstream: unsupported token endpoint auth method %q", c.AuthMethod)
+	}
+
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("upstream: token request: %w", err)
+	}
+	if basic {
+		// RFC 6749 §2.3.1: form-urlencode the id and secret before Basic encoding.
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: token request: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("upstream: reading token response: %w", err)
+	}
+	if len(body) > maxResponseBytes {
+		return nil, errTooLarge
+	}
+
+	fields, decodeErr := decodeFields(resp.Header.Get("Content-Type"), body)
+	if decodeErr == nil {
+		oauthErr, err := oauthError(fields, resp.StatusCode, redact)
+		if err != nil {
+			return nil, err
+		}
+		if oauthErr != nil {
+			return nil, oauthErr
+		}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, &Error{StatusCode: resp.StatusCode}
+	}
+	if decodeErr != nil {
+		return nil, decodeErr
+	}
+	return tokenFromFields(fields, now)
+}
+
+// httpClient returns the configured client with redirects turned off: a token endpoint does
+// not redirect, and following a 307 would resend the client's credentials elsewhere.
+func (c *Client) httpClient() *http.Client {
+	hc := http.Client{Timeout: defaultTimeout}
+	if c.HTTPClient != nil {
+		hc = *c.HTTPClient
+	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &hc
+}

@@ -1,0 +1,295 @@
+package oauthproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
+	"github.com/oauthproxy-go/oauthproxy/storage"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultRedirectPath         = "/oauth/callback"
+	DefaultAccessTokenTTL       = time.Hour
+	DefaultRefreshTokenTTL      = 30 * 24 * time.Hour
+	DefaultAuthorizationCodeTTL = 5 * time.Minute
+	DefaultTransactionTTL       = 10 * time.Minute
+	DefaultCleanupInterval      = time.Minute
+	DefaultHTTPTimeout          = 10 * time.Second
+)
+
+// Token endpoint authentication methods the proxy can use at the upstream
+// (RFC 6749 §2.3.1).
+const (
+	AuthMethodClientSecretBasic = "client_secret_basic"
+	AuthMethodClientSecretPost  = "client_secret_post"
+)
+
+// ClaimsExtractor derives the claims placed in the proxy's access token from the
+// upstream token set. Reserved claims (iss, aud, exp, iat, nbf, jti, sub is allowed,
+// scope, client_id, typ, gid) are dropped from its result: it can add identity
+// claims, never widen what a token grants.
+type ClaimsExtractor func(ctx context.Context, tokens *UpstreamTokens) (map[string]any, error)
+
+// Config configures a Proxy. The zero value of every optional field means the
+// documented default; a default of true is expressed as a Disable… field.
+type Config struct {
+	// BaseURL is the proxy's public origin and OAuth issuer (RFC 8414 §2), e.g.
+	// "https://mcp.example.com". Required; https unless the host is loopback.
+	BaseURL string
+
+	// UpstreamAuthorizationEndpoint and UpstreamTokenEndpoint are the provider's
+	// endpoints. Required.
+	UpstreamAuthorizationEndpoint string
+	UpstreamTokenEndpoint         string
+	// UpstreamClientID and UpstreamClientSecret identify the proxy's one
+	// pre-registered client at the provider. Required.
+	UpstreamClientID     string
+	UpstreamClientSecret string
+	// UpstreamTokenEndpointAuthMethod is how the proxy authenticates at the upstream
+	// token endpoint: "client_secret_basic" (default) or "client_secret_post".
+	UpstreamTokenEndpointAuthMethod string
+	// UpstreamUserInfoEndpoint, when set, is called with the upstream access token
+	// after login to learn the user's identity (sub, or GitHub's id) for providers
+	// that issue no id_token.
+	UpstreamUserInfoEndpoint string
+	// ProviderName names the upstream on the consent page ("GitHub"). Default: the
+	// upstream authorization endpoint's host.
+	ProviderName string
+
+	// Scopes is the set of scopes clients may request; also sent upstream when a
+	// client requests none. Empty means any scope is passed through.
+	Scopes []string
+	// ExtraAuthorizationParams are added to the upstream authorization request,
+	// e.g. Google's access_type=offline and prompt=consent.
+	ExtraAuthorizationParams map[string]string
+
+	// DisableTokenSwap turns on pass-through mode: clients receive the upstream's
+	// own tokens. By default (swap mode) clients get short-lived JWTs from the proxy
+	// and the upstream tokens never leave it (SECURITY.md S11).
+	DisableTokenSwap bool
+	// DisableConsent skips the proxy's consent page. Only safe when every client is
+	// trusted: the page is the defence against the confused-deputy attack (S08).
+	DisableConsent bool
+	// ForwardPKCE sends the client's own code_challenge upstream instead of the
+	// proxy's, and redeems the upstream code at /token with the client's
+	// code_verifier, so the upstream itself verifies the client's PKCE. Off by
+	// default: the proxy runs its own S256 PKCE with the upstream.
+	ForwardPKCE bool
+
+	// RedirectPath is where the upstream sends the browser back; it must be
+	// registered at the provider as BaseURL+RedirectPath. Default "/oauth/callback".
+	RedirectPath string
+	// AllowedRedirectURIPatterns admit client redirect URIs at registration,
+	// matched on the parsed URL (scheme, host, port, path; '*' for the port, one
+	// leading host label, or a trailing path). Default: loopback only.
+	AllowedRedirectURIPatterns []string
+
+	// Resource is the protected MCP endpoint (RFC 8707, RFC 9728), the audience of
+	// every access token. Default BaseURL+"/mcp".
+	Resource string
+
+	AccessTokenTTL       time.Duration // default 1h, independent of the upstream's expiry
+	RefreshTokenTTL      time.Duration // default 30 days
+	AuthorizationCodeTTL time.Duration // default 5 min
+	TransactionTTL       time.Duration // default 10 min
+	CleanupInterval      time.Duration // storage cleanup period; default 1 min
+
+	// JWTSigningKey signs access tokens (HS256); at least 32 bytes. Generated when
+	// empty, with a warning: tokens then die on restart.
+	JWTSigningKey []byte
+	// EncryptionKey seals every stored value with AES-256-GCM; exactly 32 bytes.
+	// Generated when empty. DisableEncryption stores values in the clear (for a
+	// backend that encrypts on its own).
+	EncryptionKey     []byte
+	DisableEncryption bool
+	// ConsentSigningKey signs the consent CSRF and browser-binding cookies; at least
+	// 32 bytes. Generated when empty.
+	ConsentSigningKey []byte
+
+	// TokenStorage keeps clients, transactions, codes and grants. Default: an
+	// in-memory store. Wrapped with encryption unless DisableEncryption.
+	TokenStorage storage.TokenStorage
+
+	// ClaimsExtractor derives identity claims from the upstream tokens. Default:
+	// the safe profile claims of the id_token the upstream token endpoint returned,
+	// or of the UpstreamUserInfoEndpoint response.
+	ClaimsExtractor ClaimsExtractor
+
+	// HTTPClient calls the upstream. Default: a client with a 10 s timeout.
+	HTTPClient *http.Client
+	// Logger receives operational and security logs. Default: slog.Default().
+	Logger *slog.Logger
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// settings is Config after defaults and validation: what the proxy actually runs on.
+type settings struct {
+	Config
+	issuer            *url.URL
+	redirectURL       string // BaseURL + RedirectPath
+	patterns          []redirecturi.Pattern
+	scopeSet          map[string]bool
+	generatedKeyNames []string
+}
+
+func (c Config) withDefaults() (*settings, error) {
+	s := &settings{Config: c}
+	if err := s.validateAndDefault(); err != nil {
+		return nil, fmt.Errorf("oauthproxy: invalid config: %w", err)
+	}
+	return s, nil
+}
+
+func (s *settings) validateAndDefault() error {
+	var errs []error
+	check := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	s.BaseURL = strings.TrimRight(s.BaseURL, "/")
+	issuer, err := parseEndpoint("BaseURL", s.BaseURL)
+	check(err)
+	if err == nil && (issuer.RawQuery != "" || issuer.Fragment != "") {
+		// RFC 8414 §2: the issuer has no query or fragment.
+		check(errors.New("BaseURL must not have a query or fragment"))
+	}
+	s.issuer = issuer
+	_, err = parseEndpoint("UpstreamAuthorizationEndpoint", s.UpstreamAuthorizationEndpoint)
+	check(err)
+	_, err = parseEndpoint("UpstreamTokenEndpoint", s.UpstreamTokenEndpoint)
+	check(err)
+	if s.UpstreamUserInfoEndpoint != "" {
+		_, err = parseEndpoint("UpstreamUserInfoEndpoint", s.UpstreamUserInfoEndpoint)
+		check(err)
+	}
+	if s.UpstreamClientID == "" {
+		check(errors.New("UpstreamClientID is required"))
+	}
+	if s.UpstreamClientSecret == "" {
+		check(errors.New("UpstreamClientSecret is required"))
+	}
+	switch s.UpstreamTokenEndpointAuthMethod {
+	case "":
+		s.UpstreamTokenEndpointAuthMethod = AuthMethodClientSecretBasic
+	case AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
+	default:
+		check(fmt.Errorf("UpstreamTokenEndpointAuthMethod %q is not one of %q, %q",
+			s.UpstreamTokenEndpointAuthMethod, AuthMethodClientSecretBasic, AuthMethodClientSecretPost))
+	}
+
+	if s.RedirectPath == "" {
+		s.RedirectPath = DefaultRedirectPath
+	}
+	if !strings.HasPrefix(s.RedirectPath, "/") || strings.ContainsAny(s.RedirectPath, "?#*{} ") {
+		check(fmt.Errorf("RedirectPath %q must be a plain absolute path", s.RedirectPath))
+	}
+	s.redirectURL = s.BaseURL + s.RedirectPath
+
+	if s.Resource == "" {
+		s.Resource = s.BaseURL + "/mcp"
+	} else if _, err := parseEndpoint("Resource", s.Resource); err != nil {
+		check(err)
+	}
+
+	check(s.defaultTTLs())
+
+	patterns := s.AllowedRedirectURIPatterns
+	if len(patterns) == 0 {
+		s.patterns = redirecturi.DefaultPatterns()
+	}
+	for _, p := range patterns {
+		pat, err := redirecturi.ParsePattern(p)
+		if err != nil {
+			check(fmt.Errorf("AllowedRedirectURIPatterns: %w", err))
+			continue
+		}
+		s.patterns = append(s.patterns, pat)
+	}
+
+	s.scopeSet = make(map[string]bool, len(s.Scopes))
+	for _, sc := range s.Scopes {
+		if !validScopeToken(sc) {
+			check(fmt.Errorf("Scopes: %q is not a valid scope token (RFC 6749 §3.3)", sc))
+		}
+		s.scopeSet[sc] = true
+	}
+
+	if s.HTTPClient == nil {
+		s.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+	}
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.ProviderName == "" {
+		if u, err := url.Parse(s.UpstreamAuthorizationEndpoint); err == nil {
+			s.ProviderName = u.Hostname()
+		}
+	}
+	check(s.keys())
+	return errors.Join(errs...)
+}
+
+func (s *settings) defaultTTLs() error {
+	var errs []error
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"AccessTokenTTL", &s.AccessTokenTTL, DefaultAccessTokenTTL},
+		{"RefreshTokenTTL", &s.RefreshTokenTTL, DefaultRefreshTokenTTL},
+		{"AuthorizationCodeTTL", &s.AuthorizationCodeTTL, DefaultAuthorizationCodeTTL},
+		{"TransactionTTL", &s.TransactionTTL, DefaultTransactionTTL},
+		{"CleanupInterval", &s.CleanupInterval, DefaultCleanupInterval},
+	} {
+		switch {
+		case *d.v < 0:
+			errs = append(errs, fmt.Errorf("%s must not be negative (got %s)", d.name, *d.v))
+		case *d.v == 0:
+			*d.v = d.def
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// parseEndpoint checks that raw is an absolute URL, https unless the host is
+// loopback (RFC 8414 §2, OAuth 2.1 §1.5).
+func parseEndpoint(name, raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, fmt.Errorf("%s is required", name)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return nil, fmt.Errorf("%s %q must be an absolute URL", name, raw)
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("%s must not contain userinfo", name)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !redirecturi.IsLoopbackHost(u.Hostname()) {
+			return nil, fmt.Errorf("%s %q must use https (http is allowed only on loopback)", name, raw)
+		}
+	default:
+		return nil, fmt.Errorf("%s %q must be an http(s) URL", name, raw)
+	}
+	return u, nil
+}

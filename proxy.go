@@ -1,0 +1,118 @@
+package oauthproxy
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
+	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
+	"github.com/oauthproxy-go/oauthproxy/storage"
+)
+
+// Proxy is an OAuth 2.1 authorization server for MCP clients that delegates user
+// login to one upstream provider. Create it with New, mount Handler, protect the
+// MCP endpoint with RequireBearer, and call Destroy on shutdown. A Proxy is safe
+// for concurrent use.
+type Proxy struct {
+	cfg      *settings
+	store    storage.TokenStorage
+	upstream *upstream.Client
+	tokens   *tokenSigner
+	log      *slog.Logger
+	handler  http.Handler
+
+	stopCleanup chan struct{}
+	cleanupDone chan struct{}
+	destroyOnce sync.Once
+}
+
+// New validates cfg, fills in defaults, generates missing keys (with a logged
+// warning) and starts the background storage cleanup.
+func New(cfg Config) (*Proxy, error) {
+	s, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{
+		cfg: s,
+		log: s.Logger.With("component", "oauthproxy"),
+		upstream: &upstream.Client{
+			HTTPClient:   s.HTTPClient,
+			TokenURL:     s.UpstreamTokenEndpoint,
+			ClientID:     s.UpstreamClientID,
+			ClientSecret: s.UpstreamClientSecret,
+			AuthMethod:   s.UpstreamTokenEndpointAuthMethod,
+		},
+		tokens:      newTokenSigner(s.JWTSigningKey, s.BaseURL, s.Now),
+		stopCleanup: make(chan struct{}),
+		cleanupDone: make(chan struct{}),
+	}
+
+	base := s.TokenStorage
+	if base == nil {
+		base = storage.NewMemory()
+	}
+	if s.DisableEncryption {
+		p.store = base
+	} else {
+		sealer, err := opcrypto.NewSealer(s.EncryptionKey)
+		if err != nil {
+			return nil, fmt.Errorf("oauthproxy: encryption key: %w", err)
+		}
+		p.store = storage.NewEncrypted(base, sealer)
+	}
+
+	if len(s.generatedKeyNames) > 0 {
+		p.log.Warn("oauthproxy: generated random keys; tokens, registrations and grants will not survive a restart. Set them in Config for production.",
+			"keys", strings.Join(s.generatedKeyNames, ","))
+	}
+	p.handler = p.routes()
+	go p.cleanupLoop()
+	return p, nil
+}
+
+// Destroy stops the background cleanup and waits for it to exit. It is
+// idempotent and safe to call concurrently. The storage is not closed: it
+// belongs to the caller.
+func (p *Proxy) Destroy() {
+	p.destroyOnce.Do(func() {
+		close(p.stopCleanup)
+	})
+	<-p.cleanupDone
+}
+
+// cleanupLoop removes expired entries every CleanupInterval.
+func (p *Proxy) cleanupLoop() {
+	defer close(p.cleanupDone)
+	ticker := time.NewTicker(p.cfg.CleanupInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-p.stopCleanup:
+			return
+		case <-ticker.C:
+			ctx, cancel := context.WithTimeout(context.Background(), p.cfg.CleanupInterval)
+			go func() {
+				// Destroy must not wait for a slow Cleanup: cancel it instead.
+				select {
+				case <-p.stopCleanup:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+			if err := p.store.Cleanup(ctx); err != nil {
+				p.log.Warn("oauthproxy: storage cleanup failed", "error", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// Handler returns the HTTP handler serving every OAuth endpoint. Mount it at "/"
+// (the well-known documents must sit at the origin's root, RFC 8414 §3).
+func (p *Proxy) Handler() http.Handler { return p.handler }

@@ -1,0 +1,118 @@
+package oauthproxy
+
+import (
+	"context"
+	"time"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
+)
+
+// upstreamRefreshLeeway refreshes the upstream access token this long before
+// it expires, so a token handed to a tool is not about to die.
+const upstreamRefreshLeeway = time.Minute
+
+// ExchangeRefreshToken serves the refresh_token grant (RFC 6749 §6, OAuth 2.1
+// §4.3). In swap mode it authenticates the client, checks the token was issued
+// to it (S06) and that the requested scope only narrows, then rotates the
+// refresh token atomically: of two concurrent uses exactly one succeeds. The
+// upstream access token is refreshed when expired or near expiry, keeping the
+// old upstream refresh token if none comes back. In pass-through mode the
+// request is forwarded to the upstream.
+func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*TokenResponse, error) {
+	if req.GrantType != "" && req.GrantType != grantRefreshToken {
+		return nil, newError(ErrCodeUnsupportedGrantType, "grant_type must be refresh_token")
+	}
+	client, oerr := p.authenticateClient(ctx, req.Client)
+	if oerr != nil {
+		return nil, oerr
+	}
+	if req.RefreshToken == "" {
+		return nil, newError(ErrCodeInvalidRequest, "refresh_token is required")
+	}
+	if !clientMayRefresh(client) {
+		return nil, newError(ErrCodeUnauthorizedClient, "this client is not registered for the refresh_token grant")
+	}
+	if oerr := p.checkResource(req.Resource); oerr != nil {
+		return nil, oerr
+	}
+	if p.cfg.DisableTokenSwap {
+		return p.passThroughRefresh(ctx, client, req)
+	}
+
+	key := hashedKey(nsRefresh, req.RefreshToken)
+	invalid := newError(ErrCodeInvalidGrant, "refresh_token is invalid, expired or revoked")
+	var rec refreshRecord
+	if err := p.getJSON(ctx, key, &rec); err != nil {
+		return nil, storageError(err, invalid)
+	}
+	// S06: a refresh token is bound to the client it was issued to.
+	if rec.ClientID != client.ClientID || !p.cfg.Now().Before(rec.ExpiresAt) {
+		return nil, invalid
+	}
+	scopes := rec.Scopes
+	if req.Scope != "" {
+		requested, ok := parseScope(req.Scope)
+		// RFC 6749 §6: the scope may only narrow what was originally granted.
+		if !ok || !subsetOf(requested, rec.Scopes) {
+			return nil, newError(ErrCodeInvalidScope, "scope exceeds what was granted")
+		}
+		scopes = requested
+	}
+
+	// Rotate: of concurrent uses, only one Take succeeds (S06).
+	if _, err := p.store.Take(ctx, key); err != nil {
+		return nil, storageError(err, invalid)
+	}
+	resp, oerr := p.refreshGrant(ctx, &rec, client, scopes)
+	if oerr != nil {
+		if oerr.Code == ErrCodeServerError || oerr.Code == ErrCodeTemporarilyUnavailable {
+			// Nothing was issued: give the client its refresh token back.
+			if err := p.putJSON(ctx, key, &rec, p.remaining(rec.ExpiresAt)); err != nil {
+				p.log.Error("oauthproxy: could not restore refresh token", "client_id", client.ClientID, "error", err)
+			}
+		}
+		return nil, oerr
+	}
+	p.log.Info("oauthproxy: token refreshed", "client_id", client.ClientID, "grant_id", rec.GrantID)
+	return resp, nil
+}
+
+// refreshGrant loads the grant, refreshes its upstream tokens if they are about
+// to expire, and issues a new token pair.
+func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *clientRecord, scopes []string) (*TokenResponse, *Error) {
+	var g grant
+	if err := p.getJSON(ctx, nsGrant+rec.GrantID, &g); err != nil {
+		return nil, storageError(err, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	}
+	if g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
+		if g.Upstream.RefreshToken == "" {
+			return nil, newError(ErrCodeInvalidGrant, "the identity provider's session expired; sign in again")
+		}
+		fresh, err := p.upstream.Refresh(ctx, g.Upstream.RefreshToken, nil, p.cfg.Now())
+		if err != nil {
+			return nil, upstreamFailure(err, true)
+		}
+		g.Upstream = mergeRefreshed(g.Upstream, fresh)
+	}
+	// Saving also extends the grant's life with its newest refresh token.
+	if err := p.putJSON(ctx, nsGrant+g.ID, &g, p.cfg.RefreshTokenTTL); err != nil {
+		return nil, errUnavailable("storage is unavailable, try again", err)
+	}
+	return p.issueTokens(ctx, &g, client, scopes)
+}
+
+// mergeRefreshed applies an upstream refresh response (RFC 6749 §6): a missing
+// refresh_token means the old one stays valid, and the id_token may be absent.
+func mergeRefreshed(old upstream.Token, fresh *upstream.Token) upstream.Token {
+	merged := *fresh
+	if merged.RefreshToken == "" {
+		merged.RefreshToken = old.RefreshToken
+	}
+	if merged.IDToken == "" {
+		merged.IDToken = old.IDToken
+	}
+	if merged.Scope == "" {
+		merged.Scope = old.Scope
+	}
+	return merged
+}
