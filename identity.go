@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
@@ -126,9 +125,6 @@ func (p *Proxy) userInfo(ctx context.Context, accessToken string) (map[string]an
 	}
 	if n, ok := info["sub"].(json.Number); ok {
 		info["sub"] = n.String()
-	}
-	if s, ok := info["sub"].(float64); ok {
-		info["sub"] = strconv.FormatFloat(s, 'f', -1, 64)
 	}
 	return info, nil
 }

@@ -12,6 +12,7 @@ import (
 	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 	"github.com/oauthproxy-go/oauthproxy/storage"
+	"golang.org/x/sync/singleflight"
 )
 
 // Proxy is an OAuth 2.1 authorization server for MCP clients that delegates user
@@ -25,6 +26,8 @@ type Proxy struct {
 	tokens   *tokenSigner
 	log      *slog.Logger
 	handler  http.Handler
+	// refreshes lets concurrent users of one grant share an upstream refresh.
+	refreshes singleflight.Group
 
 	stopCleanup chan struct{}
 	cleanupDone chan struct{}

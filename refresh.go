@@ -2,14 +2,9 @@ package oauthproxy
 
 import (
 	"context"
-	"time"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 )
-
-// upstreamRefreshLeeway refreshes the upstream access token this long before
-// it expires, so a token handed to a tool is not about to die.
-const upstreamRefreshLeeway = time.Minute
 
 // ExchangeRefreshToken serves the refresh_token grant (RFC 6749 §6, OAuth 2.1
 // §4.3). In swap mode it authenticates the client, checks the token was issued
@@ -78,27 +73,17 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 }
 
 // refreshGrant loads the grant, refreshes its upstream tokens if they are about
-// to expire, and issues a new token pair.
+// to expire, and issues a new token pair. Saving the grant extends its life
+// with its newest refresh token.
 func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *clientRecord, scopes []string) (*TokenResponse, *Error) {
-	var g grant
-	if err := p.getJSON(ctx, nsGrant+rec.GrantID, &g); err != nil {
-		return nil, storageError(err, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	g, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	if oerr != nil {
+		return nil, oerr
 	}
-	if g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
-		if g.Upstream.RefreshToken == "" {
-			return nil, newError(ErrCodeInvalidGrant, "the identity provider's session expired; sign in again")
-		}
-		fresh, err := p.upstream.Refresh(ctx, g.Upstream.RefreshToken, nil, p.cfg.Now())
-		if err != nil {
-			return nil, upstreamFailure(err, true)
-		}
-		g.Upstream = mergeRefreshed(g.Upstream, fresh)
-	}
-	// Saving also extends the grant's life with its newest refresh token.
-	if err := p.putJSON(ctx, nsGrant+g.ID, &g, p.cfg.RefreshTokenTTL); err != nil {
+	if err := p.putJSON(ctx, nsGrant+g.ID, g, p.cfg.RefreshTokenTTL); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}
-	return p.issueTokens(ctx, &g, client, scopes)
+	return p.issueTokens(ctx, g, client, scopes)
 }
 
 // mergeRefreshed applies an upstream refresh response (RFC 6749 §6): a missing

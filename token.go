@@ -2,13 +2,12 @@ package oauthproxy
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
-	"github.com/oauthproxy-go/oauthproxy/storage"
 )
 
 // Grant types the token endpoint serves (RFC 6749 §4.1.3, §6).
@@ -231,12 +230,12 @@ func (p *Proxy) LoadUpstreamTokens(ctx context.Context, accessToken string) (*Up
 	if err != nil {
 		return nil, err
 	}
-	var g grant
-	if err := p.getJSON(ctx, nsGrant+claims.GrantID, &g); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, ErrTokenRevoked
+	g, oerr := p.freshGrant(ctx, claims.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	if oerr != nil {
+		if oerr.Code == ErrCodeInvalidGrant {
+			return nil, fmt.Errorf("%w: %w", ErrTokenRevoked, oerr)
 		}
-		return nil, err
+		return nil, oerr
 	}
 	return upstreamTokensFrom(&g.Upstream), nil
 }

@@ -1,0 +1,45 @@
+package oauthproxy
+
+import (
+	"context"
+	"time"
+)
+
+// upstreamRefreshLeeway refreshes the upstream access token this long before
+// it expires, so a token handed to a tool is not about to die.
+const upstreamRefreshLeeway = time.Minute
+
+// freshGrant loads a grant and, when its upstream access token has expired or
+// is about to, refreshes it upstream and saves it with ttl. Concurrent callers
+// for one grant share one upstream refresh (many providers rotate refresh
+// tokens, so a second concurrent refresh would fail and kill the session).
+func (p *Proxy) freshGrant(ctx context.Context, grantID string, ttl time.Duration, notFound *Error) (*grant, *Error) {
+	v, err, _ := p.refreshes.Do(grantID, func() (any, error) {
+		var g grant
+		if err := p.getJSON(ctx, nsGrant+grantID, &g); err != nil {
+			return nil, storageError(err, notFound)
+		}
+		if !g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
+			return &g, nil
+		}
+		if g.Upstream.RefreshToken == "" {
+			return nil, newError(ErrCodeInvalidGrant, "the identity provider's session expired; sign in again")
+		}
+		fresh, err := p.upstream.Refresh(ctx, g.Upstream.RefreshToken, nil, p.cfg.Now())
+		if err != nil {
+			return nil, upstreamFailure(err, true)
+		}
+		g.Upstream = mergeRefreshed(g.Upstream, fresh)
+		if err := p.putJSON(ctx, nsGrant+g.ID, &g, ttl); err != nil {
+			return nil, errUnavailable("storage is unavailable, try again", err)
+		}
+		p.log.Info("oauthproxy: upstream token refreshed", "client_id", g.ClientID, "grant_id", g.ID)
+		return &g, nil
+	})
+	if err != nil {
+		return nil, asError(err)
+	}
+	// Each caller gets its own copy: the shared value must not be mutated.
+	g := *v.(*grant)
+	return &g, nil
+}
