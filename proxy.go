@@ -60,6 +60,12 @@ func New(cfg Config) (*Proxy, error) {
 	if base == nil {
 		base = storage.NewMemory()
 	}
+	if persistent(base) && len(s.generatedKeyNames) > 0 {
+		// S15: values sealed or signed with a random key are garbage after a
+		// restart or on another replica.
+		return nil, fmt.Errorf("oauthproxy: invalid config: the storage is persistent or shared, so %s must be set (generated keys do not survive a restart and differ between replicas)",
+			strings.Join(s.generatedKeyNames, ", "))
+	}
 	if s.DisableEncryption {
 		p.store = base
 	} else {
@@ -77,6 +83,12 @@ func New(cfg Config) (*Proxy, error) {
 	p.handler = p.routes()
 	go p.cleanupLoop()
 	return p, nil
+}
+
+// persistent reports whether s survives restarts or is shared between processes.
+func persistent(s storage.TokenStorage) bool {
+	p, ok := s.(storage.Persistence)
+	return ok && p.Persistent()
 }
 
 // Destroy stops the background cleanup and waits for it to exit. It is
