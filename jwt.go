@@ -40,19 +40,26 @@ type Claims struct {
 	Extra     map[string]any // identity claims from the ClaimsExtractor (email, name …)
 }
 
-// tokenSigner issues and verifies the proxy's access-token JWTs.
+// tokenSigner issues and verifies the proxy's access-token JWTs with a key
+// ring: the first key signs, any key verifies, chosen by the header's kid.
 type tokenSigner struct {
-	key    []byte
-	kid    string
+	key    []byte            // signing key
+	kid    string            // its id
+	keys   map[string][]byte // kid → verification key
 	issuer string
 	now    func() time.Time
 	parser *jwt.Parser
 }
 
-func newTokenSigner(key []byte, issuer string, now func() time.Time) *tokenSigner {
+func newTokenSigner(ring [][]byte, issuer string, now func() time.Time) *tokenSigner {
+	keys := make(map[string][]byte, len(ring))
+	for _, k := range ring {
+		keys[opcrypto.KeyID(k)] = k
+	}
 	return &tokenSigner{
-		key:    key,
-		kid:    opcrypto.KeyID(key),
+		key:    ring[0],
+		kid:    opcrypto.KeyID(ring[0]),
+		keys:   keys,
 		issuer: issuer,
 		now:    now,
 		parser: jwt.NewParser(
@@ -106,10 +113,12 @@ func (t *tokenSigner) verify(raw, audience string) (*Claims, error) {
 		if typ, _ := tok.Header["typ"].(string); typ != accessTokenType {
 			return nil, errors.New("not an access token")
 		}
-		if kid, _ := tok.Header["kid"].(string); kid != t.kid {
+		kid, _ := tok.Header["kid"].(string)
+		key, ok := t.keys[kid]
+		if !ok {
 			return nil, errors.New("unknown key id")
 		}
-		return t.key, nil
+		return key, nil
 	})
 	if err != nil {
 		if errors.Is(err, jwt.ErrTokenExpired) {

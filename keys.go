@@ -1,6 +1,7 @@
 package oauthproxy
 
 import (
+	"errors"
 	"fmt"
 
 	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
@@ -10,39 +11,77 @@ import (
 // least as long as the hash output for HS256.
 const minKeySize = 32
 
-// keys validates the configured keys and generates the missing ones with
-// crypto/rand (SECURITY.md S15). Generated keys are remembered so New can warn:
-// tokens and sealed values made with them do not survive a restart.
+// keyRing describes one configured key: the single-key shorthand, the ring
+// that allows rotation, and what a valid key looks like.
+type keyRing struct {
+	name, ringName string
+	single         []byte
+	ring           [][]byte
+	exact          bool // AES-256 needs exactly 32 bytes
+}
+
+// resolve returns the ring (first key signs or seals, all verify or open),
+// generating one key with crypto/rand when none is configured (S15).
+func (k keyRing) resolve() (ring [][]byte, generated bool, err error) {
+	switch {
+	case len(k.single) > 0 && len(k.ring) > 0:
+		return nil, false, fmt.Errorf("set %s or %s, not both", k.name, k.ringName)
+	case len(k.single) > 0:
+		ring = [][]byte{k.single}
+	case len(k.ring) > 0:
+		ring = k.ring
+	default:
+		key, err := opcrypto.GenerateKey()
+		if err != nil {
+			return nil, false, fmt.Errorf("generating %s: %w", k.name, err)
+		}
+		return [][]byte{key}, true, nil
+	}
+	seen := map[string]bool{}
+	for i, key := range ring {
+		name := k.name
+		if len(k.ring) > 0 {
+			name = fmt.Sprintf("%s[%d]", k.ringName, i)
+		}
+		if k.exact && len(key) != opcrypto.KeySize {
+			return nil, false, fmt.Errorf("%s must be exactly %d bytes (got %d)", name, opcrypto.KeySize, len(key))
+		}
+		if len(key) < minKeySize {
+			return nil, false, fmt.Errorf("%s must be at least %d bytes (got %d)", name, minKeySize, len(key))
+		}
+		id := opcrypto.KeyID(key)
+		if seen[id] {
+			return nil, false, fmt.Errorf("%s repeats a key already in the ring", name)
+		}
+		seen[id] = true
+	}
+	return ring, false, nil
+}
+
+// keys validates the configured keys and generates missing ones. Generated keys
+// are remembered so New can warn, or refuse them for persistent storage: tokens
+// and sealed values made with them do not survive a restart.
 func (s *settings) keys() error {
-	type keySpec struct {
-		name  string
-		key   *[]byte
-		exact bool // AES-256 needs exactly 32 bytes
-		skip  bool
-	}
-	for _, k := range []keySpec{
-		{name: "JWTSigningKey", key: &s.JWTSigningKey},
-		{name: "EncryptionKey", key: &s.EncryptionKey, exact: true, skip: s.DisableEncryption},
-		{name: "ConsentSigningKey", key: &s.ConsentSigningKey},
-	} {
-		if k.skip {
-			continue
+	var errs []error
+	resolve := func(k keyRing) [][]byte {
+		ring, generated, err := k.resolve()
+		if err != nil {
+			errs = append(errs, err)
 		}
-		if len(*k.key) == 0 {
-			generated, err := opcrypto.GenerateKey()
-			if err != nil {
-				return fmt.Errorf("generating %s: %w", k.name, err)
-			}
-			*k.key = generated
+		if generated {
 			s.generatedKeyNames = append(s.generatedKeyNames, k.name)
-			continue
 		}
-		if k.exact && len(*k.key) != opcrypto.KeySize {
-			return fmt.Errorf("%s must be exactly %d bytes (got %d)", k.name, opcrypto.KeySize, len(*k.key))
-		}
-		if len(*k.key) < minKeySize {
-			return fmt.Errorf("%s must be at least %d bytes (got %d)", k.name, minKeySize, len(*k.key))
-		}
+		return ring
 	}
-	return nil
+	s.jwtKeys = resolve(keyRing{name: "JWTSigningKey", ringName: "JWTSigningKeys", single: s.JWTSigningKey, ring: s.JWTSigningKeys})
+	if !s.DisableEncryption {
+		s.encryptionKeys = resolve(keyRing{name: "EncryptionKey", ringName: "EncryptionKeys", single: s.EncryptionKey, ring: s.EncryptionKeys, exact: true})
+	} else if len(s.EncryptionKey) > 0 || len(s.EncryptionKeys) > 0 {
+		errs = append(errs, errors.New("EncryptionKey is set but DisableEncryption is true"))
+	}
+	consent := resolve(keyRing{name: "ConsentSigningKey", single: s.ConsentSigningKey})
+	if len(consent) > 0 {
+		s.ConsentSigningKey = consent[0]
+	}
+	return errors.Join(errs...)
 }

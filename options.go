@@ -105,10 +105,19 @@ type Config struct {
 	// JWTSigningKey signs access tokens (HS256); at least 32 bytes. Generated when
 	// empty, with a warning: tokens then die on restart.
 	JWTSigningKey []byte
+	// JWTSigningKeys is a key ring for rotation without logging anyone out: the
+	// first key signs, every key verifies (the JWT header's kid picks it). Put a
+	// new key first, and drop the old one after AccessTokenTTL. Use it instead of
+	// JWTSigningKey, not with it.
+	JWTSigningKeys [][]byte
 	// EncryptionKey seals every stored value with AES-256-GCM; exactly 32 bytes.
 	// Generated when empty. DisableEncryption stores values in the clear (for a
 	// backend that encrypts on its own).
-	EncryptionKey     []byte
+	EncryptionKey []byte
+	// EncryptionKeys is a key ring: the first key seals, every key opens (each
+	// sealed value names its key), so stored grants survive a rotation. Drop an
+	// old key only after everything it sealed has expired (RefreshTokenTTL).
+	EncryptionKeys    [][]byte
 	DisableEncryption bool
 	// ConsentSigningKey signs the consent CSRF and browser-binding cookies; at least
 	// 32 bytes. Generated when empty.
@@ -139,6 +148,8 @@ type settings struct {
 	patterns          []redirecturi.Pattern
 	scopeSet          map[string]bool
 	generatedKeyNames []string
+	jwtKeys           [][]byte // first signs
+	encryptionKeys    [][]byte // first seals
 }
 
 func (c Config) withDefaults() (*settings, error) {

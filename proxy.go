@@ -51,7 +51,7 @@ func New(cfg Config) (*Proxy, error) {
 			ClientSecret: s.UpstreamClientSecret,
 			AuthMethod:   s.UpstreamTokenEndpointAuthMethod,
 		},
-		tokens:      newTokenSigner(s.JWTSigningKey, s.BaseURL, s.Now),
+		tokens:      newTokenSigner(s.jwtKeys, s.BaseURL, s.Now),
 		stopCleanup: make(chan struct{}),
 		cleanupDone: make(chan struct{}),
 	}
@@ -69,7 +69,7 @@ func New(cfg Config) (*Proxy, error) {
 	if s.DisableEncryption {
 		p.store = base
 	} else {
-		sealer, err := opcrypto.NewSealer(s.EncryptionKey)
+		sealer, err := opcrypto.NewSealer(s.encryptionKeys...)
 		if err != nil {
 			return nil, fmt.Errorf("oauthproxy: encryption key: %w", err)
 		}
