@@ -26,7 +26,19 @@ func (p *Proxy) VerifyAccessToken(ctx context.Context, token string) (*Claims, e
 	if p.cfg.DisableTokenSwap {
 		return p.verifyPassThrough(ctx, token)
 	}
-	return p.tokens.verify(token, p.cfg.Resource)
+	claims, err := p.tokens.verify(token, p.cfg.Resource)
+	if err != nil {
+		return nil, err
+	}
+	// A revoked grant takes its access tokens with it at once (S05, S06).
+	revoked, err := p.grantRevoked(ctx, claims.GrantID)
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, ErrTokenRevoked
+	}
+	return claims, nil
 }
 
 // RequireBearer protects next (the MCP endpoint): only requests carrying an
@@ -44,14 +56,17 @@ func (p *Proxy) RequireBearer(next http.Handler, requiredScopes ...string) http.
 		}
 		claims, err := p.VerifyAccessToken(r.Context(), token)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrTokenExpired) {
+			if !errors.Is(err, ErrInvalidToken) && !errors.Is(err, ErrTokenExpired) && !errors.Is(err, ErrTokenRevoked) {
 				p.log.Error("oauthproxy: bearer check failed", "error", err)
 				httpx.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": ErrCodeTemporarilyUnavailable})
 				return
 			}
 			desc := "the access token is invalid"
-			if errors.Is(err, ErrTokenExpired) {
+			switch {
+			case errors.Is(err, ErrTokenExpired):
 				desc = "the access token expired"
+			case errors.Is(err, ErrTokenRevoked):
+				desc = "the access token was revoked"
 			}
 			p.challenge(w, http.StatusUnauthorized, ErrCodeInvalidToken, desc, "")
 			return

@@ -88,6 +88,7 @@ func (p *Proxy) RegisterClient(ctx context.Context, md *ClientMetadata) (*Client
 		ClientURI:               meta.ClientURI,
 		LogoURI:                 meta.LogoURI,
 		IssuedAt:                now,
+		LastUsedAt:              now,
 	}
 	if meta.TokenEndpointAuthMethod != AuthMethodNone {
 		info.ClientSecret = randomToken()
@@ -95,7 +96,7 @@ func (p *Proxy) RegisterClient(ctx context.Context, md *ClientMetadata) (*Client
 		info.ClientSecretExpiresAt = &never
 		rec.SecretHash = hashedKey("", info.ClientSecret)
 	}
-	if err := p.putJSON(ctx, nsClient+info.ClientID, rec, 0); err != nil {
+	if err := p.putJSON(ctx, nsClient+info.ClientID, rec, p.cfg.ClientIdleTTL); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}
 	p.log.Info("oauthproxy: client registered", "client_id", info.ClientID,
@@ -208,7 +209,21 @@ func (p *Proxy) lookupClient(ctx context.Context, clientID string) (*clientRecor
 	if err := p.getJSON(ctx, nsClient+clientID, &rec); err != nil {
 		return nil, storageError(err, newError(ErrCodeInvalidClient, "unknown client").noRedirect())
 	}
+	p.touchClient(ctx, &rec)
 	return &rec, nil
+}
+
+// touchClient extends an active client's registration by ClientIdleTTL. It
+// writes at most about once a day per client, not on every request.
+func (p *Proxy) touchClient(ctx context.Context, rec *clientRecord) {
+	now := p.cfg.Now()
+	if now.Sub(rec.LastUsedAt) < p.cfg.ClientIdleTTL/30 {
+		return
+	}
+	rec.LastUsedAt = now
+	if err := p.putJSON(ctx, nsClient+rec.ClientID, rec, p.cfg.ClientIdleTTL); err != nil {
+		p.log.Warn("oauthproxy: could not extend client registration", "client_id", rec.ClientID, "error", err)
+	}
 }
 
 // ClientCredentials is how a client authenticated at the token endpoint
@@ -239,12 +254,12 @@ func (p *Proxy) authenticateClient(ctx context.Context, cred ClientCredentials) 
 	if cred.Method != rec.TokenEndpointAuthMethod {
 		return nil, fail("client authentication failed: use the registered token_endpoint_auth_method")
 	}
-	if rec.TokenEndpointAuthMethod == AuthMethodNone {
-		return &rec, nil
+	if rec.TokenEndpointAuthMethod != AuthMethodNone {
+		got := hashedKey("", cred.ClientSecret)
+		if cred.ClientSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(rec.SecretHash)) != 1 {
+			return nil, fail("client authentication failed")
+		}
 	}
-	got := hashedKey("", cred.ClientSecret)
-	if cred.ClientSecret == "" || subtle.ConstantTimeCompare([]byte(got), []byte(rec.SecretHash)) != 1 {
-		return nil, fail("client authentication failed")
-	}
+	p.touchClient(ctx, &rec)
 	return &rec, nil
 }

@@ -44,6 +44,9 @@ func (p *Proxy) routes() http.Handler {
 	token := httpx.CORS(http.HandlerFunc(p.serveToken))
 	mux.Handle("POST "+base+tokenPath, token)
 	mux.Handle("OPTIONS "+base+tokenPath, token)
+	revoke := httpx.CORS(http.HandlerFunc(p.serveRevoke))
+	mux.Handle("POST "+base+revokePath, revoke)
+	mux.Handle("OPTIONS "+base+revokePath, revoke)
 
 	mux.HandleFunc("GET "+base+authorizePath, p.serveAuthorize)
 	mux.HandleFunc("GET "+base+consentPath, p.serveConsentPage)

@@ -13,14 +13,16 @@ const (
 
 // AuthorizationServerMetadata is the RFC 8414 §2 document.
 type AuthorizationServerMetadata struct {
-	Issuer                                     string   `json:"issuer"`                          // REQUIRED
-	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`          // REQUIRED
-	TokenEndpoint                              string   `json:"token_endpoint"`                  // REQUIRED
-	RegistrationEndpoint                       string   `json:"registration_endpoint,omitempty"` // OPTIONAL (RFC 7591)
-	ScopesSupported                            []string `json:"scopes_supported,omitempty"`      // RECOMMENDED
-	ResponseTypesSupported                     []string `json:"response_types_supported"`        // REQUIRED
-	ResponseModesSupported                     []string `json:"response_modes_supported"`        // OPTIONAL
-	GrantTypesSupported                        []string `json:"grant_types_supported"`           // OPTIONAL
+	Issuer                                     string   `json:"issuer"`                 // REQUIRED
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"` // REQUIRED
+	TokenEndpoint                              string   `json:"token_endpoint"`         // REQUIRED
+	RegistrationEndpoint                       string   `json:"registration_endpoint,omitempty"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint,omitempty"`                        // OPTIONAL (RFC 7009)
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported,omitempty"` // OPTIONAL
+	ScopesSupported                            []string `json:"scopes_supported,omitempty"`                           // RECOMMENDED
+	ResponseTypesSupported                     []string `json:"response_types_supported"`                             // REQUIRED
+	ResponseModesSupported                     []string `json:"response_modes_supported"`                             // OPTIONAL
+	GrantTypesSupported                        []string `json:"grant_types_supported"`                                // OPTIONAL
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`               // RFC 7636 §6.2: S256 only
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"` // RFC 9207 §3
@@ -36,6 +38,8 @@ func (p *Proxy) GetAuthorizationServerMetadata() *AuthorizationServerMetadata {
 		AuthorizationEndpoint:                      base + authorizePath,
 		TokenEndpoint:                              base + tokenPath,
 		RegistrationEndpoint:                       base + registerPath,
+		RevocationEndpoint:                         base + revokePath,
+		RevocationEndpointAuthMethodsSupported:     []string{AuthMethodNone, AuthMethodClientSecretBasic, AuthMethodClientSecretPost},
 		ScopesSupported:                            p.cfg.Scopes,
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query"},

@@ -23,6 +23,9 @@ const (
 	DefaultTransactionTTL       = 10 * time.Minute
 	DefaultCleanupInterval      = time.Minute
 	DefaultHTTPTimeout          = 10 * time.Second
+	DefaultClientIdleTTL        = 30 * 24 * time.Hour
+
+	maxRefreshReuseGrace = time.Minute
 )
 
 // Token endpoint authentication methods the proxy can use at the upstream
@@ -60,6 +63,9 @@ type Config struct {
 	// after login to learn the user's identity (sub, or GitHub's id) for providers
 	// that issue no id_token.
 	UpstreamUserInfoEndpoint string
+	// UpstreamRevocationEndpoint, when set, is the provider's RFC 7009 endpoint:
+	// when a client revokes a token, the grant's upstream tokens are revoked too.
+	UpstreamRevocationEndpoint string
 	// ProviderName names the upstream on the consent page ("GitHub"). Default: the
 	// upstream authorization endpoint's host.
 	ProviderName string
@@ -101,6 +107,16 @@ type Config struct {
 	AuthorizationCodeTTL time.Duration // default 5 min
 	TransactionTTL       time.Duration // default 10 min
 	CleanupInterval      time.Duration // storage cleanup period; default 1 min
+	// RefreshReuseGrace (default 0, off) lets a client that lost a refresh
+	// response retry with the old refresh token for this long and receive the
+	// same, already-issued pair — never a new one. It trades a little of RFC
+	// 9700 §4.14.2's reuse detection (a thief racing within the window gets the
+	// same pair as the client) for robustness on flaky networks. At most 1 min.
+	RefreshReuseGrace time.Duration
+	// ClientIdleTTL expires a dynamically registered client not used for this
+	// long, so open registration cannot grow storage without bound. Default 30
+	// days.
+	ClientIdleTTL time.Duration
 
 	// JWTSigningKey signs access tokens (HS256); at least 32 bytes. Generated when
 	// empty, with a warning: tokens then die on restart.
@@ -180,9 +196,14 @@ func (s *settings) validateAndDefault() error {
 	check(err)
 	_, err = parseEndpoint("UpstreamTokenEndpoint", s.UpstreamTokenEndpoint)
 	check(err)
-	if s.UpstreamUserInfoEndpoint != "" {
-		_, err = parseEndpoint("UpstreamUserInfoEndpoint", s.UpstreamUserInfoEndpoint)
-		check(err)
+	for name, v := range map[string]string{
+		"UpstreamUserInfoEndpoint":   s.UpstreamUserInfoEndpoint,
+		"UpstreamRevocationEndpoint": s.UpstreamRevocationEndpoint,
+	} {
+		if v != "" {
+			_, err = parseEndpoint(name, v)
+			check(err)
+		}
 	}
 	if s.UpstreamClientID == "" {
 		check(errors.New("UpstreamClientID is required"))
@@ -266,6 +287,8 @@ func (s *settings) defaultTTLs() error {
 		{"AuthorizationCodeTTL", &s.AuthorizationCodeTTL, DefaultAuthorizationCodeTTL},
 		{"TransactionTTL", &s.TransactionTTL, DefaultTransactionTTL},
 		{"CleanupInterval", &s.CleanupInterval, DefaultCleanupInterval},
+		{"ClientIdleTTL", &s.ClientIdleTTL, DefaultClientIdleTTL},
+		{"RefreshReuseGrace", &s.RefreshReuseGrace, 0},
 	} {
 		switch {
 		case *d.v < 0:
@@ -273,6 +296,9 @@ func (s *settings) defaultTTLs() error {
 		case *d.v == 0:
 			*d.v = d.def
 		}
+	}
+	if s.RefreshReuseGrace > maxRefreshReuseGrace {
+		errs = append(errs, fmt.Errorf("RefreshReuseGrace must be at most %s (got %s)", maxRefreshReuseGrace, s.RefreshReuseGrace))
 	}
 	return errors.Join(errs...)
 }

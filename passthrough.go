@@ -46,6 +46,7 @@ func (p *Proxy) recordPassThrough(ctx context.Context, t upstream.Token, clientI
 		expires = p.cfg.Now().Add(p.cfg.AccessTokenTTL)
 	}
 	rec := &passThroughRecord{
+		GrantID:   g.ID,
 		ClientID:  clientID,
 		Subject:   g.Subject,
 		Scopes:    g.Scopes,
@@ -75,6 +76,11 @@ func (p *Proxy) passThroughRefresh(ctx context.Context, client *clientRecord, re
 	if rec.ClientID != client.ClientID {
 		return nil, invalid
 	}
+	if revoked, err := p.grantRevoked(ctx, rec.GrantID); err != nil {
+		return nil, storageError(err, invalid)
+	} else if revoked {
+		return nil, invalid
+	}
 	var scopes []string
 	if req.Scope != "" {
 		requested, ok := parseScope(req.Scope)
@@ -97,7 +103,7 @@ func (p *Proxy) passThroughRefresh(ctx context.Context, client *clientRecord, re
 	if fresh.RefreshToken == "" {
 		fresh.RefreshToken = req.RefreshToken // the upstream did not rotate it
 	}
-	g := &grant{Subject: rec.Subject, Scopes: rec.Scopes, Resource: rec.Resource, Claims: rec.Claims}
+	g := &grant{ID: rec.GrantID, Subject: rec.Subject, Scopes: rec.Scopes, Resource: rec.Resource, Claims: rec.Claims}
 	if len(scopes) > 0 {
 		g.Scopes = scopes
 	}
@@ -126,12 +132,18 @@ func (p *Proxy) verifyPassThrough(ctx context.Context, token string) (*Claims, e
 	if rec.Resource != p.cfg.Resource {
 		return nil, ErrInvalidToken
 	}
+	if revoked, err := p.grantRevoked(ctx, rec.GrantID); err != nil {
+		return nil, err
+	} else if revoked {
+		return nil, ErrTokenRevoked
+	}
 	return &Claims{
 		Subject:   rec.Subject,
 		ClientID:  rec.ClientID,
 		Scopes:    rec.Scopes,
 		Audience:  rec.Resource,
 		ExpiresAt: rec.ExpiresAt,
+		GrantID:   rec.GrantID,
 		Extra:     rec.Claims,
 	}, nil
 }

@@ -40,6 +40,7 @@ type clientRecord struct {
 	ClientURI               string    `json:"client_uri,omitempty"`
 	LogoURI                 string    `json:"logo_uri,omitempty"`
 	IssuedAt                time.Time `json:"issued_at"`
+	LastUsedAt              time.Time `json:"last_used_at"`
 }
 
 // transaction is one authorization request in flight, from /authorize to the
@@ -96,6 +97,7 @@ type refreshRecord struct {
 // passThroughRecord remembers an upstream token the proxy handed to a client in
 // pass-through mode, so the bearer check accepts only tokens it issued.
 type passThroughRecord struct {
+	GrantID   string         `json:"grant_id"`
 	ClientID  string         `json:"client_id"`
 	Subject   string         `json:"sub,omitempty"`
 	Scopes    []string       `json:"scopes,omitempty"`

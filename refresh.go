@@ -2,8 +2,10 @@ package oauthproxy
 
 import (
 	"context"
+	"errors"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 )
 
 // ExchangeRefreshToken serves the refresh_token grant (RFC 6749 §6, OAuth 2.1
@@ -38,6 +40,11 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 	invalid := newError(ErrCodeInvalidGrant, "refresh_token is invalid, expired or revoked")
 	var rec refreshRecord
 	if err := p.getJSON(ctx, key, &rec); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			if resp, ok := p.refreshReuse(ctx, req.RefreshToken, client); ok {
+				return resp, nil
+			}
+		}
 		return nil, storageError(err, invalid)
 	}
 	// S06: a refresh token is bound to the client it was issued to.
@@ -68,8 +75,52 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 		}
 		return nil, oerr
 	}
+	p.recordRotation(ctx, req.RefreshToken, &rec, resp)
 	p.log.Info("oauthproxy: token refreshed", "client_id", client.ClientID, "grant_id", rec.GrantID)
 	return resp, nil
+}
+
+// recordRotation remembers a rotated refresh token until it would have
+// expired, so its reuse is detected (S06), and, with RefreshReuseGrace, the
+// answer it got, so a client that lost the response can get it again.
+func (p *Proxy) recordRotation(ctx context.Context, old string, rec *refreshRecord, resp *TokenResponse) {
+	m := &usedMarker{GrantID: rec.GrantID, ClientID: rec.ClientID, UsedAt: p.cfg.Now()}
+	if resp.RefreshToken != "" {
+		m.NextKey = hashedKey(nsRefresh, resp.RefreshToken)
+	}
+	p.markUsed(ctx, hashedKey(nsRotated, old), m, p.remaining(rec.ExpiresAt))
+	if p.cfg.RefreshReuseGrace > 0 {
+		if err := p.putJSON(ctx, hashedKey(nsGraceAnswer, old), resp, p.cfg.RefreshReuseGrace); err != nil {
+			p.log.Error("oauthproxy: could not keep the refresh answer for the grace period", "grant_id", rec.GrantID, "error", err)
+		}
+	}
+}
+
+// refreshReuse handles a refresh token that is no longer live. A rotated one
+// presented again means it leaked or the client is confused: RFC 9700 §4.14.2
+// says to revoke the grant (S06). The one exception is RefreshReuseGrace: the
+// same client retrying within the grace period gets the pair it was already
+// issued, never a new one, as long as that pair's refresh token is unused.
+func (p *Proxy) refreshReuse(ctx context.Context, token string, client *clientRecord) (*TokenResponse, bool) {
+	m, ok := p.replayed(ctx, hashedKey(nsRotated, token))
+	if !ok {
+		return nil, false
+	}
+	if p.cfg.RefreshReuseGrace > 0 && m.ClientID == client.ClientID &&
+		p.cfg.Now().Sub(m.UsedAt) <= p.cfg.RefreshReuseGrace && m.NextKey != "" {
+		var prev TokenResponse
+		if err := p.getJSON(ctx, hashedKey(nsGraceAnswer, token), &prev); err == nil {
+			if _, err := p.store.Get(ctx, m.NextKey); err == nil {
+				p.log.Info("oauthproxy: refresh retried within the grace period", "client_id", client.ClientID, "grant_id", m.GrantID)
+				return &prev, true
+			}
+		}
+	}
+	p.log.Warn("oauthproxy: refresh token reuse detected", "client_id", client.ClientID, "grant_id", m.GrantID)
+	if err := p.revokeGrant(ctx, m.GrantID, "refresh token reused"); err != nil {
+		p.log.Error("oauthproxy: could not revoke grant after refresh token reuse", "grant_id", m.GrantID, "error", err)
+	}
+	return nil, false
 }
 
 // refreshGrant loads the grant, refreshes its upstream tokens if they are about

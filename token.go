@@ -2,12 +2,14 @@ package oauthproxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 )
 
 // Grant types the token endpoint serves (RFC 6749 §4.1.3, §6).
@@ -87,6 +89,7 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 	codeKey := hashedKey(nsCode, req.Code)
 	var code codeRecord
 	if err := p.getJSON(ctx, codeKey, &code); err != nil {
+		p.detectCodeReplay(ctx, req.Code, err)
 		return nil, storageError(err, newError(ErrCodeInvalidGrant, "code is invalid, expired or already used"))
 	}
 	// Check everything before consuming the code, so a bad request changes
@@ -96,10 +99,11 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 	}
 	if _, err := p.store.Take(ctx, codeKey); err != nil {
 		// Another request redeemed it first: single use (S04).
+		p.detectCodeReplay(ctx, req.Code, err)
 		return nil, storageError(err, newError(ErrCodeInvalidGrant, "code is invalid, expired or already used"))
 	}
 
-	resp, oerr := p.redeemCode(ctx, &code, client, req)
+	resp, grantID, oerr := p.redeemCode(ctx, &code, client, req)
 	if oerr != nil {
 		if oerr.Code == ErrCodeServerError || oerr.Code == ErrCodeTemporarilyUnavailable {
 			// Nothing was issued: put the code back so the client can retry.
@@ -109,8 +113,28 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 		}
 		return nil, oerr
 	}
-	p.log.Info("oauthproxy: authorization code redeemed", "client_id", client.ClientID, "grant_id", code.GrantID)
+	// Remember the code for as long as its grant may live, so a replay can
+	// revoke what it issued (S05).
+	p.markUsed(ctx, hashedKey(nsUsedCode, req.Code),
+		&usedMarker{GrantID: grantID, ClientID: client.ClientID, UsedAt: p.cfg.Now()}, p.cfg.RefreshTokenTTL)
+	p.log.Info("oauthproxy: authorization code redeemed", "client_id", client.ClientID, "grant_id", grantID)
 	return resp, nil
+}
+
+// detectCodeReplay revokes the grant of a code presented after it was
+// redeemed (OAuth 2.1 §4.1.2, RFC 6749 §10.5; S05). lookupErr is why the code
+// was not found; only a clean miss is checked.
+func (p *Proxy) detectCodeReplay(ctx context.Context, code string, lookupErr error) {
+	if !errors.Is(lookupErr, storage.ErrNotFound) {
+		return
+	}
+	m, ok := p.replayed(ctx, hashedKey(nsUsedCode, code))
+	if !ok {
+		return
+	}
+	if err := p.revokeGrant(ctx, m.GrantID, "authorization code replayed"); err != nil {
+		p.log.Error("oauthproxy: could not revoke grant after code replay", "grant_id", m.GrantID, "error", err)
+	}
 }
 
 // checkCode enforces the code's bindings (S04): same client, same redirect URI,
@@ -134,36 +158,38 @@ func (p *Proxy) checkCode(code *codeRecord, client *clientRecord, req *TokenRequ
 	return nil
 }
 
-// redeemCode issues tokens for a consumed code. On error nothing was issued.
-func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *clientRecord, req *TokenRequest) (*TokenResponse, *Error) {
+// redeemCode issues tokens for a consumed code and returns them with the
+// grant's id. On error nothing was issued.
+func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *clientRecord, req *TokenRequest) (*TokenResponse, string, *Error) {
 	var g grant
 	if code.UpstreamCode != "" {
 		// ForwardPKCE: the upstream checks the client's verifier itself.
 		tok, err := p.upstream.ExchangeCode(ctx, code.UpstreamCode, p.cfg.redirectURL, req.CodeVerifier, p.cfg.Now())
 		if err != nil {
-			return nil, upstreamFailure(err, true)
+			return nil, "", upstreamFailure(err, true)
 		}
 		ng, oerr := p.newGrant(ctx, client.ClientID, code.Scopes, code.Resource, tok)
 		if oerr != nil {
-			return nil, oerr
+			return nil, "", oerr
 		}
 		g = *ng
 	} else if err := p.getJSON(ctx, nsGrant+code.GrantID, &g); err != nil {
-		return nil, storageError(err, newError(ErrCodeInvalidGrant, "the grant for this code was revoked"))
+		return nil, "", storageError(err, newError(ErrCodeInvalidGrant, "the grant for this code was revoked"))
 	}
 
 	if p.cfg.DisableTokenSwap {
-		return p.passThroughTokens(ctx, &g, client)
+		resp, oerr := p.passThroughTokens(ctx, &g, client)
+		return resp, g.ID, oerr
 	}
 	// The grant now lives as long as its refresh tokens may.
 	if err := p.putJSON(ctx, nsGrant+g.ID, &g, p.cfg.RefreshTokenTTL); err != nil {
-		return nil, errUnavailable("storage is unavailable, try again", err)
+		return nil, "", errUnavailable("storage is unavailable, try again", err)
 	}
 	resp, oerr := p.issueTokens(ctx, &g, client, g.Scopes)
 	if oerr != nil && code.UpstreamCode != "" {
 		_ = p.store.Delete(ctx, nsGrant+g.ID) // the upstream code is spent; don't keep an orphan
 	}
-	return resp, oerr
+	return resp, g.ID, oerr
 }
 
 // issueTokens mints a proxy access token and, when the client may refresh, a

@@ -83,34 +83,7 @@ func (c *Client) token(ctx context.Context, form url.Values, now time.Time) (*To
 		return s
 	}
 
-	basic := false
-	switch c.AuthMethod {
-	case "", AuthMethodBasic:
-		basic = true
-	case AuthMethodPost: // RFC 6749 §2.3.1: credentials in the request body
-		form.Set("client_id", c.ClientID)
-		if c.ClientSecret != "" {
-			form.Set("client_secret", c.ClientSecret)
-		}
-	default:
-		return nil, fmt.Errorf("upstream: unsupported token endpoint auth method %q", c.AuthMethod)
-	}
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, fmt.Errorf("upstream: token request: %w", err)
-	}
-	if basic {
-		// RFC 6749 §2.3.1: form-urlencode the id and secret before Basic encoding.
-		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if c.UserAgent != "" {
-		req.Header.Set("User-Agent", c.UserAgent)
-	}
-
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.post(ctx, c.TokenURL, form)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: token request: %w", err)
 	}
@@ -140,6 +113,37 @@ func (c *Client) token(ctx context.Context, form url.Values, now time.Time) (*To
 		return nil, decodeErr
 	}
 	return tokenFromFields(fields, now)
+}
+
+// post sends form to endpoint with the proxy's client authentication
+// (RFC 6749 §2.3.1), as the token and revocation endpoints both require.
+func (c *Client) post(ctx context.Context, endpoint string, form url.Values) (*http.Response, error) {
+	basic := false
+	switch c.AuthMethod {
+	case "", AuthMethodBasic:
+		basic = true
+	case AuthMethodPost: // RFC 6749 §2.3.1: credentials in the request body
+		form.Set("client_id", c.ClientID)
+		if c.ClientSecret != "" {
+			form.Set("client_secret", c.ClientSecret)
+		}
+	default:
+		return nil, fmt.Errorf("unsupported token endpoint auth method %q", c.AuthMethod)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	if basic {
+		// RFC 6749 §2.3.1: form-urlencode the id and secret before Basic encoding.
+		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	return c.httpClient().Do(req)
 }
 
 // httpClient returns the configured client with redirects turned off: a token endpoint does
