@@ -2,9 +2,9 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: test deps fmt-check vet staticcheck unit demo
+.PHONY: test deps fmt-check vet staticcheck unit fuzz-smoke fuzz demo
 
-test: deps fmt-check vet staticcheck unit
+test: deps fmt-check vet staticcheck unit fuzz-smoke
 
 # Debian packages the tests need; a fresh machine gets them installed here.
 DEBIAN_PACKAGES := redis-server
@@ -33,3 +33,15 @@ unit:
 
 demo:
 	$(GO) run ./examples/demo
+
+# Every fuzz target, briefly (CI) or for FUZZTIME each (make fuzz FUZZTIME=10m).
+FUZZ_TARGETS := \
+	.:FuzzRegistration .:FuzzTokenRequest .:FuzzVerifyAccessToken \
+	./crypto:FuzzOpen ./internal/redirecturi:FuzzValidate
+FUZZTIME ?= 5s
+fuzz-smoke fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
