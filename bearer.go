@@ -12,7 +12,10 @@ import (
 type claimsKey struct{}
 
 // ClaimsFromContext returns the caller's claims that RequireBearer stored in
-// the request context.
+// the request context. They belong to that HTTP request only: an MCP SDK that
+// runs tool handlers on a session's context (the go-sdk streamable transport
+// does) would show the claims of the request that opened the session, so there
+// read them from the SDK's own per-request token info (see examples/demo).
 func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(claimsKey{}).(*Claims)
 	return c, ok
@@ -104,7 +107,8 @@ func (p *Proxy) challenge(w http.ResponseWriter, status int, code, desc, scope s
 	w.Header().Set("WWW-Authenticate", "Bearer "+strings.Join(params, ", "))
 	body := map[string]string{"error": code, "error_description": desc}
 	if code == "" {
-		body = map[string]string{"error": ErrCodeInvalidToken, "error_description": "an access token is required"}
+		// RFC 6750 §3.1: a request without credentials gets no error code.
+		body = map[string]string{"error_description": "an access token is required"}
 	}
 	httpx.WriteJSON(w, status, body)
 }

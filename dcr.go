@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"unicode/utf8"
@@ -199,15 +200,22 @@ func checkMetadataURI(raw string) error {
 	return nil
 }
 
-// lookupClient loads a registered client. A miss is invalid_client, never
-// redirected (RFC 6749 §4.1.2.1).
+// lookupClient loads a registered client for the browser-facing endpoints. A
+// miss is invalid_client, shown to the user and never redirected (RFC 6749
+// §4.1.2.1), with status 400: no HTTP authentication was attempted, so a 401
+// (which needs WWW-Authenticate) would be wrong.
 func (p *Proxy) lookupClient(ctx context.Context, clientID string) (*clientRecord, *Error) {
+	unknown := func(desc string) *Error {
+		e := newError(ErrCodeInvalidClient, desc).noRedirect()
+		e.Status = http.StatusBadRequest
+		return e
+	}
 	if clientID == "" {
-		return nil, newError(ErrCodeInvalidClient, "client_id is required").noRedirect()
+		return nil, unknown("client_id is required")
 	}
 	var rec clientRecord
 	if err := p.getJSON(ctx, nsClient+clientID, &rec); err != nil {
-		return nil, storageError(err, newError(ErrCodeInvalidClient, "unknown client").noRedirect())
+		return nil, storageError(err, unknown("unknown client"))
 	}
 	p.touchClient(ctx, &rec)
 	return &rec, nil

@@ -195,7 +195,7 @@ func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *client
 // issueTokens mints a proxy access token and, when the client may refresh, a
 // refresh token bound to the client and grant (S06).
 func (p *Proxy) issueTokens(ctx context.Context, g *grant, client *clientRecord, scopes []string) (*TokenResponse, *Error) {
-	access, exp, err := p.tokens.issue(&Claims{
+	access, _, err := p.tokens.issue(&Claims{
 		Subject:  g.Subject,
 		ClientID: client.ClientID,
 		Scopes:   scopes,
@@ -210,7 +210,7 @@ func (p *Proxy) issueTokens(ctx context.Context, g *grant, client *clientRecord,
 	resp := &TokenResponse{
 		AccessToken: access,
 		TokenType:   "Bearer",
-		ExpiresIn:   int64(exp.Sub(p.cfg.Now()).Round(time.Second) / time.Second),
+		ExpiresIn:   int64(p.cfg.AccessTokenTTL / time.Second),
 		Scope:       joinScope(scopes),
 	}
 	if clientMayRefresh(client) {

@@ -69,6 +69,9 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil {
 		return badRequest("request body is too large or unreadable")
 	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return badRequest("request body must be a JSON object")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError

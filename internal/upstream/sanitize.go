@@ -23,14 +23,28 @@ func SanitizeErrorCode(code string) string {
 	return "server_error"
 }
 
-// SanitizeDescription keeps only the characters RFC 6749 §4.1.2.1 allows in error_description
-// (%x20-21 / %x23-5B / %x5D-7E) and truncates the result to 200 characters.
+// SanitizeDescription keeps plain prose from an upstream error_description: letters, digits,
+// spaces and . , : ; ! ? _ ( ) - / — a subset of what RFC 6749 §4.1.2.1 allows, without the
+// markup and quoting characters (< > & ' " \\ = { }) a client might render or parse — and
+// truncates the result to 200 characters (SECURITY.md S18).
 func SanitizeDescription(s string) string {
 	out := make([]byte, 0, min(len(s), maxDescription))
 	for i := 0; i < len(s) && len(out) < maxDescription; i++ {
-		if c := s[i]; c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' {
+		if c := s[i]; proseByte(c) {
 			out = append(out, c)
 		}
 	}
 	return string(out)
+}
+
+func proseByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case ' ', '.', ',', ':', ';', '!', '?', '_', '(', ')', '-', '/':
+		return true
+	}
+	return false
 }

@@ -37,7 +37,8 @@ func TestSanitizeDescription(t *testing.T) {
 		{"quote and backslash dropped", `say "hi" \o/`, "say hi o/"},
 		{"control characters dropped", "line1\r\nline2\tend\x00\x7f", "line1line2end"},
 		{"non-ASCII dropped", "café ☕ ok", "caf  ok"},
-		{"html survives as text", "<script>alert(1)</script>", "<script>alert(1)</script>"},
+		{"markup dropped", "<script>alert(1)</script>", "scriptalert(1)/script"},
+		{"quoting and assignment dropped", "a='b' & c={d}", "ab  cd"},
 		{"truncated", strings.Repeat("a", 250), strings.Repeat("a", 200)},
 		{"truncated after filtering", strings.Repeat("\x01", 300) + strings.Repeat("b", 250), strings.Repeat("b", 200)},
 	}
