@@ -9,26 +9,83 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 )
 
-// profileClaims are the identity claims the default extractor keeps: OIDC
-// Core §5.1 standard claims that describe the user, nothing that grants access.
-var profileClaims = []string{
-	"sub", "email", "email_verified", "name", "preferred_username",
+// DefaultPassthroughClaims are the upstream claims copied into the proxy's
+// access tokens by default: OIDC Core §5.1 standard claims that describe the
+// user, nothing that grants access.
+var DefaultPassthroughClaims = []string{
+	"email", "email_verified", "name", "preferred_username",
 	"given_name", "family_name", "picture", "locale",
 }
+
+// Limits on what upstream identity may add to the proxy's tokens: a claim's
+// JSON encoding, and all of them together. Access tokens travel in every MCP
+// request's headers, so they must stay small.
+const (
+	maxClaimSize  = 1 << 10
+	maxClaimsSize = 4 << 10
+)
 
 // maxUserInfoSize caps the userinfo response read.
 const maxUserInfoSize = 64 << 10
 
-// identityClaims runs the configured ClaimsExtractor, or the default one.
+// identityClaims runs the configured ClaimsExtractor, or the default one, and
+// keeps only what may pass into the proxy's tokens: the allow-listed claims
+// (PassthroughClaims), none of the reserved ones, within the size limits.
 func (p *Proxy) identityClaims(ctx context.Context, tok *upstream.Token) (map[string]any, error) {
+	var claims map[string]any
+	var err error
 	if p.cfg.ClaimsExtractor != nil {
-		return p.cfg.ClaimsExtractor(ctx, upstreamTokensFrom(tok))
+		claims, err = p.cfg.ClaimsExtractor(ctx, upstreamTokensFrom(tok))
+	} else {
+		claims, err = p.defaultClaims(ctx, tok)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return p.limitClaims(claims), nil
+}
+
+// limitClaims applies the allow-list in its order, drops reserved claims
+// (sub excepted: it becomes the token's subject, as a string) and skips any
+// claim that would break the size limits.
+func (p *Proxy) limitClaims(in map[string]any) map[string]any {
+	out := make(map[string]any, len(p.cfg.PassthroughClaims)+1)
+	switch sub := in["sub"].(type) {
+	case string:
+		if len(sub) <= maxClaimSize {
+			out["sub"] = sub
+		}
+	case json.Number:
+		out["sub"] = sub.String()
+	case float64:
+		out["sub"] = strconv.FormatFloat(sub, 'f', -1, 64)
+	}
+	total := 0
+	for _, name := range p.cfg.PassthroughClaims {
+		v, ok := in[name]
+		if !ok || reservedClaims[name] {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil || len(b) > maxClaimSize || total+len(b) > maxClaimsSize {
+			p.log.Warn("oauthproxy: upstream claim dropped (too large or not JSON)", "claim", name)
+			continue
+		}
+		total += len(b)
+		out[name] = v
+	}
+	return out
+}
+
+// defaultClaims reads identity from the id_token, or from the userinfo
+// endpoint when there is no id_token subject.
+func (p *Proxy) defaultClaims(ctx context.Context, tok *upstream.Token) (map[string]any, error) {
 	claims := map[string]any{}
 	if tok.IDToken != "" {
 		idClaims, err := p.idTokenClaims(tok.IDToken)
@@ -44,7 +101,7 @@ func (p *Proxy) identityClaims(ctx context.Context, tok *upstream.Token) (map[st
 		}
 		claims = info
 	}
-	return pick(claims, profileClaims), nil
+	return claims, nil
 }
 
 // idTokenClaims reads the id_token the upstream token endpoint returned. It came
@@ -127,17 +184,6 @@ func (p *Proxy) userInfo(ctx context.Context, accessToken string) (map[string]an
 		info["sub"] = n.String()
 	}
 	return info, nil
-}
-
-// pick keeps only the named claims.
-func pick(m map[string]any, names []string) map[string]any {
-	out := make(map[string]any, len(names))
-	for _, n := range names {
-		if v, ok := m[n]; ok {
-			out[n] = v
-		}
-	}
-	return out
 }
 
 // withoutReserved drops the claims only the proxy may set (sub is kept: it is

@@ -35,10 +35,11 @@ const (
 	AuthMethodClientSecretPost  = "client_secret_post"
 )
 
-// ClaimsExtractor derives the claims placed in the proxy's access token from the
-// upstream token set. Reserved claims (iss, aud, exp, iat, nbf, jti, sub is allowed,
-// scope, client_id, typ, gid) are dropped from its result: it can add identity
-// claims, never widen what a token grants.
+// ClaimsExtractor derives the user's identity from the upstream token set: "sub"
+// becomes the token's subject, and the claims named in PassthroughClaims are
+// copied into the proxy's access token. Reserved claims (iss, aud, exp, scope,
+// client_id …) are always dropped: it can describe the user, never widen what a
+// token grants.
 type ClaimsExtractor func(ctx context.Context, tokens *UpstreamTokens) (map[string]any, error)
 
 // Config configures a Proxy. The zero value of every optional field means the
@@ -147,6 +148,11 @@ type Config struct {
 	// the safe profile claims of the id_token the upstream token endpoint returned,
 	// or of the UpstreamUserInfoEndpoint response.
 	ClaimsExtractor ClaimsExtractor
+	// PassthroughClaims names the upstream claims that may reach the proxy's
+	// access tokens (and Claims.Extra), in priority order; reserved claims (iss,
+	// aud, exp, scope, client_id …) never pass, and a claim over 1 KiB or past
+	// 4 KiB in total is dropped. Default: DefaultPassthroughClaims.
+	PassthroughClaims []string
 
 	// HTTPClient calls the upstream. Default: a client with a 10 s timeout.
 	HTTPClient *http.Client
@@ -257,6 +263,9 @@ func (s *settings) validateAndDefault() error {
 		s.scopeSet[sc] = true
 	}
 
+	if len(s.PassthroughClaims) == 0 {
+		s.PassthroughClaims = DefaultPassthroughClaims
+	}
 	if s.HTTPClient == nil {
 		s.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
 	}
