@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,10 +10,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/mcpauth"
 )
-
-// claimsKey is where the proxy's claims ride in the go-sdk's auth.TokenInfo.Extra.
-const claimsKey = "oauthproxy.claims"
 
 // newMCPServer builds the MCP server with its one tool.
 func newMCPServer(log *slog.Logger) *mcp.Server {
@@ -31,8 +28,9 @@ func newMCPServer(log *slog.Logger) *mcp.Server {
 
 // mcpHandler is the /mcp endpoint. p.RequireBearer answers requests without a
 // valid token (401 with the RFC 9728 challenge MCP clients discover the proxy
-// from); auth.RequireBearerToken then hands the token's claims to the go-sdk,
-// which passes them to tool handlers as CallToolRequest.Extra.TokenInfo.
+// from); auth.RequireBearerToken with mcpauth.TokenVerifier then hands the
+// token's claims to the go-sdk, which passes them to tool handlers as
+// CallToolRequest.Extra.TokenInfo, where mcpauth.ClaimsFromRequest finds them.
 //
 // Why not oauthproxy.ClaimsFromContext(ctx) inside the tool? With the
 // streamable HTTP transport, a tool handler's ctx descends from the HTTP request
@@ -43,36 +41,8 @@ func newMCPServer(log *slog.Logger) *mcp.Server {
 func mcpHandler(p *oauthproxy.Proxy, s *mcp.Server, log *slog.Logger) http.Handler {
 	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return s },
 		&mcp.StreamableHTTPOptions{Logger: log})
-	bridge := auth.RequireBearerToken(tokenVerifier(p), nil)
+	bridge := auth.RequireBearerToken(mcpauth.TokenVerifier(p), nil)
 	return p.RequireBearer(bridge(streamable))
-}
-
-// tokenVerifier adapts p.VerifyAccessToken to the go-sdk.
-func tokenVerifier(p *oauthproxy.Proxy) auth.TokenVerifier {
-	return func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
-		c, err := p.VerifyAccessToken(ctx, token)
-		if err != nil {
-			if errors.Is(err, oauthproxy.ErrInvalidToken) || errors.Is(err, oauthproxy.ErrTokenExpired) {
-				return nil, fmt.Errorf("%w: %w", auth.ErrInvalidToken, err)
-			}
-			return nil, err
-		}
-		return &auth.TokenInfo{
-			Scopes:     c.Scopes,
-			Expiration: c.ExpiresAt,
-			UserID:     c.Subject,
-			Extra:      map[string]any{claimsKey: c},
-		}, nil
-	}
-}
-
-// claimsFrom returns the proxy's claims for the HTTP request that carried req.
-func claimsFrom(req *mcp.CallToolRequest) (*oauthproxy.Claims, bool) {
-	if req.Extra == nil || req.Extra.TokenInfo == nil {
-		return nil, false
-	}
-	c, ok := req.Extra.TokenInfo.Extra[claimsKey].(*oauthproxy.Claims)
-	return c, ok
 }
 
 type whoamiInput struct{}
@@ -88,7 +58,7 @@ type whoamiOutput struct {
 }
 
 func whoami(_ context.Context, req *mcp.CallToolRequest, _ whoamiInput) (*mcp.CallToolResult, whoamiOutput, error) {
-	c, ok := claimsFrom(req)
+	c, ok := mcpauth.ClaimsFromRequest(req)
 	if !ok {
 		return nil, whoamiOutput{}, errors.New("no access token claims: /mcp must be served behind the proxy")
 	}
