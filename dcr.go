@@ -213,17 +213,20 @@ func (p *Proxy) lookupClient(ctx context.Context, clientID string) (*clientRecor
 	if clientID == "" {
 		return nil, unknown("client_id is required")
 	}
-	var rec clientRecord
-	if err := p.getJSON(ctx, nsClient+clientID, &rec); err != nil {
-		return nil, storageError(err, unknown("unknown client"))
+	rec, oerr := p.loadClient(ctx, clientID, unknown("unknown client"))
+	if oerr != nil {
+		return nil, oerr
 	}
-	p.touchClient(ctx, &rec)
-	return &rec, nil
+	p.touchClient(ctx, rec)
+	return rec, nil
 }
 
 // touchClient extends an active client's registration by ClientIdleTTL. It
 // writes at most about once a day per client, not on every request.
 func (p *Proxy) touchClient(ctx context.Context, rec *clientRecord) {
+	if rec.MetadataDocument {
+		return // re-fetched when its cache entry expires, never extended
+	}
 	now := p.cfg.Now()
 	if now.Sub(rec.LastUsedAt) < p.cfg.ClientIdleTTL/30 {
 		return
@@ -255,9 +258,9 @@ func (p *Proxy) authenticateClient(ctx context.Context, cred ClientCredentials) 
 	if cred.ClientID == "" {
 		return nil, fail("client authentication is required")
 	}
-	var rec clientRecord
-	if err := p.getJSON(ctx, nsClient+cred.ClientID, &rec); err != nil {
-		return nil, storageError(err, fail("client authentication failed"))
+	rec, oerr := p.loadClient(ctx, cred.ClientID, fail("client authentication failed"))
+	if oerr != nil {
+		return nil, oerr
 	}
 	if cred.Method != rec.TokenEndpointAuthMethod {
 		return nil, fail("client authentication failed: use the registered token_endpoint_auth_method")
@@ -268,6 +271,6 @@ func (p *Proxy) authenticateClient(ctx context.Context, cred ClientCredentials) 
 			return nil, fail("client authentication failed")
 		}
 	}
-	p.touchClient(ctx, &rec)
-	return &rec, nil
+	p.touchClient(ctx, rec)
+	return rec, nil
 }

@@ -26,6 +26,8 @@ type AuthorizationServerMetadata struct {
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`               // RFC 7636 §6.2: S256 only
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"` // RFC 9207 §3
+	// ClientIDMetadataDocumentSupported: MCP 2025-11-25, set with EnableCIMD.
+	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
 }
 
 // GetAuthorizationServerMetadata returns the RFC 8414 metadata MCP clients
@@ -47,6 +49,7 @@ func (p *Proxy) GetAuthorizationServerMetadata() *AuthorizationServerMetadata {
 		TokenEndpointAuthMethodsSupported:          []string{AuthMethodNone, AuthMethodClientSecretBasic, AuthMethodClientSecretPost},
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		AuthorizationResponseIssParameterSupported: true,
+		ClientIDMetadataDocumentSupported:          p.cfg.EnableCIMD,
 	}
 }
 

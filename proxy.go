@@ -10,6 +10,7 @@ import (
 	"time"
 
 	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
+	"github.com/oauthproxy-go/oauthproxy/internal/cimd"
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 	"github.com/oauthproxy-go/oauthproxy/storage"
 	"golang.org/x/sync/singleflight"
@@ -24,6 +25,7 @@ type Proxy struct {
 	store    storage.TokenStorage
 	upstream *upstream.Client
 	tokens   *tokenSigner
+	cimd     *cimd.Fetcher
 	log      *slog.Logger
 	handler  http.Handler
 	// refreshes lets concurrent users of one grant share an upstream refresh.
@@ -52,6 +54,7 @@ func New(cfg Config) (*Proxy, error) {
 			AuthMethod:   s.UpstreamTokenEndpointAuthMethod,
 		},
 		tokens:      newTokenSigner(s.jwtKeys, s.BaseURL, s.Now),
+		cimd:        newCIMDFetcher(s),
 		stopCleanup: make(chan struct{}),
 		cleanupDone: make(chan struct{}),
 	}

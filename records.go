@@ -41,6 +41,9 @@ type clientRecord struct {
 	LogoURI                 string    `json:"logo_uri,omitempty"`
 	IssuedAt                time.Time `json:"issued_at"`
 	LastUsedAt              time.Time `json:"last_used_at"`
+	// MetadataDocument marks a client known from its Client ID Metadata
+	// Document (S17) rather than registered.
+	MetadataDocument bool `json:"metadata_document,omitempty"`
 }
 
 // transaction is one authorization request in flight, from /authorize to the
