@@ -2,6 +2,7 @@ package oauthproxy
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -118,6 +119,18 @@ type Config struct {
 	// long, so open registration cannot grow storage without bound. Default 30
 	// days.
 	ClientIdleTTL time.Duration
+
+	// EnableCIMD accepts Client ID Metadata Documents (MCP 2025-11-25): a
+	// client_id that is an https URL is fetched instead of registered, with no
+	// redirects, a 5 s timeout, a 5 KiB cap, and never from loopback, private or
+	// link-local addresses (S17). Off by default.
+	EnableCIMD bool
+	// CIMDRootCAs verifies metadata document servers; nil uses the system roots.
+	CIMDRootCAs *x509.CertPool
+	// InsecureAllowPrivateCIMDAddresses lets metadata documents be fetched from
+	// loopback and private addresses. It re-opens server-side request forgery:
+	// for tests only.
+	InsecureAllowPrivateCIMDAddresses bool
 
 	// JWTSigningKey signs access tokens (HS256); at least 32 bytes. Generated when
 	// empty, with a warning: tokens then die on restart.
