@@ -114,6 +114,8 @@ type Config struct {
 	// same, already-issued pair — never a new one. It trades a little of RFC
 	// 9700 §4.14.2's reuse detection (a thief racing within the window gets the
 	// same pair as the client) for robustness on flaky networks. At most 1 min.
+	// The pair is kept in storage for the window, sealed like every value (in
+	// the clear with DisableEncryption, so let the backend encrypt then).
 	RefreshReuseGrace time.Duration
 	// ClientIdleTTL expires a dynamically registered client not used for this
 	// long, so open registration cannot grow storage without bound. Default 30

@@ -45,6 +45,10 @@ func (p *Proxy) recordPassThrough(ctx context.Context, t upstream.Token, clientI
 	if expires.IsZero() {
 		expires = p.cfg.Now().Add(p.cfg.AccessTokenTTL)
 	}
+	// Never remember a token longer than a revocation marker lives.
+	if limit := p.cfg.Now().Add(p.cfg.RefreshTokenTTL); expires.After(limit) {
+		expires = limit
+	}
 	rec := &passThroughRecord{
 		GrantID:   g.ID,
 		ClientID:  clientID,

@@ -109,7 +109,8 @@ func (p *Proxy) refreshReuse(ctx context.Context, token string, client *clientRe
 	if p.cfg.RefreshReuseGrace > 0 && m.ClientID == client.ClientID &&
 		p.cfg.Now().Sub(m.UsedAt) <= p.cfg.RefreshReuseGrace && m.NextKey != "" {
 		var prev TokenResponse
-		if err := p.getJSON(ctx, hashedKey(nsGraceAnswer, token), &prev); err == nil {
+		revoked, rerr := p.grantRevoked(ctx, m.GrantID)
+		if rerr == nil && !revoked && p.getJSON(ctx, hashedKey(nsGraceAnswer, token), &prev) == nil {
 			if _, err := p.store.Get(ctx, m.NextKey); err == nil {
 				p.log.Info("oauthproxy: refresh retried within the grace period", "client_id", client.ClientID, "grant_id", m.GrantID)
 				return &prev, true

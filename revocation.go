@@ -36,9 +36,11 @@ func (p *Proxy) revokeGrant(ctx context.Context, grantID, reason string) error {
 	if grantID == "" {
 		return nil
 	}
-	// Access tokens live at most AccessTokenTTL; the marker must outlive them.
+	// The marker must outlive every token of the grant: swap-mode access tokens
+	// (AccessTokenTTL) and, in pass-through mode, the recorded upstream tokens,
+	// which are kept at most RefreshTokenTTL.
 	marker := []byte(`{"reason":` + jsonString(reason) + `}`)
-	if err := p.store.Save(ctx, nsRevoked+grantID, marker, p.cfg.AccessTokenTTL+time.Minute); err != nil {
+	if err := p.store.Save(ctx, nsRevoked+grantID, marker, p.revocationMarkerTTL()); err != nil {
 		return err
 	}
 	if err := p.store.Delete(ctx, nsGrant+grantID); err != nil {
@@ -46,6 +48,11 @@ func (p *Proxy) revokeGrant(ctx context.Context, grantID, reason string) error {
 	}
 	p.log.Warn("oauthproxy: grant revoked", "grant_id", grantID, "reason", reason)
 	return nil
+}
+
+// revocationMarkerTTL outlives every token a grant can have issued.
+func (p *Proxy) revocationMarkerTTL() time.Duration {
+	return max(p.cfg.AccessTokenTTL, p.cfg.RefreshTokenTTL) + time.Minute
 }
 
 // grantRevoked reports whether grantID has been revoked.

@@ -93,7 +93,8 @@ func (p *Proxy) grantOf(ctx context.Context, token, hint string, client *clientR
 
 // revokePassThrough revokes an upstream token the proxy handed to this client.
 func (p *Proxy) revokePassThrough(ctx context.Context, token string, client *clientRecord) error {
-	for _, ns := range []string{nsPTRefresh, nsPassThrough} {
+	for _, kind := range []struct{ ns, hint string }{{nsPTRefresh, "refresh_token"}, {nsPassThrough, "access_token"}} {
+		ns := kind.ns
 		var rec passThroughRecord
 		err := p.getJSON(ctx, hashedKey(ns, token), &rec)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -109,7 +110,7 @@ func (p *Proxy) revokePassThrough(ctx context.Context, token string, client *cli
 			return errUnavailable("storage is unavailable, try again", err)
 		}
 		_ = p.store.Delete(ctx, hashedKey(ns, token))
-		p.revokeUpstream(ctx, token, "")
+		p.revokeUpstreamToken(ctx, token, kind.hint)
 		return nil
 	}
 	return nil
@@ -119,14 +120,16 @@ func (p *Proxy) revokePassThrough(ctx context.Context, token string, client *cli
 // revocation endpoint. Failure is logged: the proxy's own revocation already
 // stands.
 func (p *Proxy) revokeUpstream(ctx context.Context, refreshToken, accessToken string) {
+	if refreshToken != "" {
+		p.revokeUpstreamToken(ctx, refreshToken, "refresh_token")
+	} else if accessToken != "" {
+		p.revokeUpstreamToken(ctx, accessToken, "access_token")
+	}
+}
+
+// revokeUpstreamToken revokes one upstream token (RFC 7009), best effort.
+func (p *Proxy) revokeUpstreamToken(ctx context.Context, token, hint string) {
 	if p.cfg.UpstreamRevocationEndpoint == "" {
-		return
-	}
-	token, hint := refreshToken, "refresh_token"
-	if token == "" {
-		token, hint = accessToken, "access_token"
-	}
-	if token == "" {
 		return
 	}
 	if err := p.upstream.Revoke(ctx, p.cfg.UpstreamRevocationEndpoint, token, hint); err != nil {

@@ -2,7 +2,10 @@ package oauthproxy
 
 import (
 	"context"
+	"errors"
 	"time"
+
+	"github.com/oauthproxy-go/oauthproxy/storage"
 )
 
 // upstreamRefreshLeeway refreshes the upstream access token this long before
@@ -17,6 +20,12 @@ func (p *Proxy) freshGrant(ctx context.Context, grantID string, ttl time.Duratio
 	v, err, _ := p.refreshes.Do(grantID, func() (any, error) {
 		var g grant
 		if err := p.getJSON(ctx, nsGrant+grantID, &g); err != nil {
+			if errors.Is(err, storage.ErrCorrupt) {
+				// Sealed with a key no longer in the ring: the grant is lost,
+				// and the client must sign in again.
+				p.log.Error("oauthproxy: grant cannot be opened", "grant_id", grantID, "error", err)
+				return nil, notFound
+			}
 			return nil, storageError(err, notFound)
 		}
 		if !g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
