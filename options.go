@@ -273,7 +273,7 @@ func (s *settings) validateAndDefault() error {
 	s.scopeSet = make(map[string]bool, len(s.Scopes))
 	for _, sc := range s.Scopes {
 		if !validScopeToken(sc) {
-			check(fmt.Errorf("Scopes: %q is not a valid scope token (RFC 6749 §3.3)", sc))
+			check(fmt.Errorf("scope %q in Scopes is not a valid scope token (RFC 6749 §3.3)", sc))
 		}
 		s.scopeSet[sc] = true
 	}

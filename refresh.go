@@ -88,12 +88,13 @@ func (p *Proxy) recordRotation(ctx context.Context, old string, rec *refreshReco
 	if resp.RefreshToken != "" {
 		m.NextKey = hashedKey(nsRefresh, resp.RefreshToken)
 	}
-	p.markUsed(ctx, hashedKey(nsRotated, old), m, p.remaining(rec.ExpiresAt))
+	// The answer first: a retry that already sees the marker must find it.
 	if p.cfg.RefreshReuseGrace > 0 {
 		if err := p.putJSON(ctx, hashedKey(nsGraceAnswer, old), resp, p.cfg.RefreshReuseGrace); err != nil {
 			p.log.Error("oauthproxy: could not keep the refresh answer for the grace period", "grant_id", rec.GrantID, "error", err)
 		}
 	}
+	p.markUsed(ctx, hashedKey(nsRotated, old), m, p.remaining(rec.ExpiresAt))
 }
 
 // refreshReuse handles a refresh token that is no longer live. A rotated one

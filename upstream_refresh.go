@@ -36,6 +36,11 @@ func (p *Proxy) freshGrant(ctx context.Context, grantID string, ttl time.Duratio
 		}
 		fresh, err := p.upstream.Refresh(ctx, g.Upstream.RefreshToken, nil, p.cfg.Now())
 		if err != nil {
+			// Another replica may have refreshed this grant first and spent the
+			// upstream refresh token we used: then its result is in storage.
+			if latest, ok := p.refreshedElsewhere(ctx, &g); ok {
+				return latest, nil
+			}
 			return nil, upstreamFailure(err, true)
 		}
 		g.Upstream = mergeRefreshed(g.Upstream, fresh)
@@ -51,4 +56,23 @@ func (p *Proxy) freshGrant(ctx context.Context, grantID string, ttl time.Duratio
 	// Each caller gets its own copy: the shared value must not be mutated.
 	g := *v.(*grant)
 	return &g, nil
+}
+
+// refreshedElsewhere re-reads a grant after a failed upstream refresh and
+// returns it if another process has meanwhile stored fresh upstream tokens
+// (the singleflight only coalesces refreshes within one process).
+func (p *Proxy) refreshedElsewhere(ctx context.Context, used *grant) (*grant, bool) {
+	var latest grant
+	if err := p.getJSON(ctx, nsGrant+used.ID, &latest); err != nil {
+		return nil, false
+	}
+	if latest.Upstream.RefreshToken == used.Upstream.RefreshToken && latest.Upstream.AccessToken == used.Upstream.AccessToken {
+		return nil, false
+	}
+	// Fresh enough to use, even if inside the refresh leeway: the other
+	// process just refreshed it, and refreshing again would race once more.
+	if latest.Upstream.Expired(p.cfg.Now(), 0) {
+		return nil, false
+	}
+	return &latest, true
 }
