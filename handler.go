@@ -17,6 +17,10 @@ const (
 	registerPath  = "/oauth/register"
 )
 
+// reservedPaths are the proxy's endpoint paths (under BaseURL's path), which
+// RedirectPath must not take.
+var reservedPaths = []string{authorizePath, tokenPath, registerPath, revokePath, consentPath}
+
 // routes wires every endpoint. Each handler decodes, calls the typed method and
 // encodes; all the OAuth logic lives in the methods.
 func (p *Proxy) routes() http.Handler {

@@ -2,6 +2,7 @@ package oauthproxy
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -42,7 +43,7 @@ func (p *Proxy) GetAuthorizationServerMetadata() *AuthorizationServerMetadata {
 		RegistrationEndpoint:                       base + registerPath,
 		RevocationEndpoint:                         base + revokePath,
 		RevocationEndpointAuthMethodsSupported:     []string{AuthMethodNone, AuthMethodClientSecretBasic, AuthMethodClientSecretPost},
-		ScopesSupported:                            p.cfg.Scopes,
+		ScopesSupported:                            slices.Clone(p.cfg.Scopes),
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     []string{"query"},
 		GrantTypesSupported:                        []string{grantAuthorizationCode, grantRefreshToken},
@@ -68,7 +69,7 @@ func (p *Proxy) GetProtectedResourceMetadata() *ProtectedResourceMetadata {
 	return &ProtectedResourceMetadata{
 		Resource:               p.cfg.Resource,
 		AuthorizationServers:   []string{p.cfg.BaseURL},
-		ScopesSupported:        p.cfg.Scopes,
+		ScopesSupported:        slices.Clone(p.cfg.Scopes),
 		BearerMethodsSupported: []string{"header"},
 	}
 }

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -198,6 +201,12 @@ func (c Config) withDefaults() (*settings, error) {
 }
 
 func (s *settings) validateAndDefault() error {
+	// The proxy keeps its own copies: a caller changing its slices or maps
+	// after New must not change what the proxy grants or sends upstream.
+	s.Scopes = slices.Clone(s.Scopes)
+	s.AllowedRedirectURIPatterns = slices.Clone(s.AllowedRedirectURIPatterns)
+	s.PassthroughClaims = slices.Clone(s.PassthroughClaims)
+	s.ExtraAuthorizationParams = maps.Clone(s.ExtraAuthorizationParams)
 	var errs []error
 	check := func(err error) {
 		if err != nil {
@@ -244,9 +253,7 @@ func (s *settings) validateAndDefault() error {
 	if s.RedirectPath == "" {
 		s.RedirectPath = DefaultRedirectPath
 	}
-	if !strings.HasPrefix(s.RedirectPath, "/") || strings.ContainsAny(s.RedirectPath, "?#*{} ") {
-		check(fmt.Errorf("RedirectPath %q must be a plain absolute path", s.RedirectPath))
-	}
+	check(checkRedirectPath(s.RedirectPath))
 	s.redirectURL = s.BaseURL + s.RedirectPath
 
 	if s.Resource == "" {
@@ -325,6 +332,24 @@ func (s *settings) defaultTTLs() error {
 		errs = append(errs, fmt.Errorf("RefreshReuseGrace must be at most %s (got %s)", maxRefreshReuseGrace, s.RefreshReuseGrace))
 	}
 	return errors.Join(errs...)
+}
+
+// checkRedirectPath accepts a clean absolute path of printable characters,
+// none of them special in a URL or a ServeMux pattern, that no other endpoint
+// of the proxy uses.
+func checkRedirectPath(p string) error {
+	if !strings.HasPrefix(p, "/") || path.Clean(p) != p {
+		return fmt.Errorf("RedirectPath %q must be a clean absolute path", p)
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("?#*{}%\\", c) >= 0 {
+			return fmt.Errorf("RedirectPath %q may contain only printable characters without ?#*{}%%\\", p)
+		}
+	}
+	if p == "/" || strings.HasPrefix(p, "/.well-known/") || slices.Contains(reservedPaths, p) {
+		return fmt.Errorf("RedirectPath %q is already used by another endpoint", p)
+	}
+	return nil
 }
 
 // parseEndpoint checks that raw is an absolute URL, https unless the host is
