@@ -14,6 +14,8 @@ type authRequest struct {
 	scope       string
 	nonce       string
 	challenge   string // S256 code_challenge, or "" when the client sent none
+	accessType  string // Google's access_type, for GoogleOfflineAccess
+	prompt      string // OpenID Connect Core §3.1.2.1 prompt
 }
 
 // authCode is an issued authorization code and what it is bound to.
@@ -22,6 +24,8 @@ type authCode struct {
 	scope       string
 	nonce       string
 	challenge   string
+	accessType  string
+	prompt      string
 	user        User
 	authTime    time.Time
 	expiresAt   time.Time
@@ -112,6 +116,7 @@ func (s *Server) parseAuthorize(q url.Values) (authRequest, *oauthError) {
 	}
 	req.scope = normalizeScope(q.Get("scope"))
 	req.nonce = q.Get("nonce")
+	req.accessType, req.prompt = q.Get("access_type"), q.Get("prompt")
 
 	challenge, method := q.Get("code_challenge"), q.Get("code_challenge_method")
 	switch {
@@ -141,6 +146,8 @@ func (s *Server) issueCode(req authRequest) string {
 		scope:       req.scope,
 		nonce:       req.nonce,
 		challenge:   req.challenge,
+		accessType:  req.accessType,
+		prompt:      req.prompt,
 		user:        s.user,
 		authTime:    now,
 		expiresAt:   now.Add(codeTTL),

@@ -44,7 +44,7 @@ func rsaJWKParams(pub *rsa.PublicKey) (n, e string) {
 func (s *Server) signIDToken(g *grant, nonce string, now time.Time) string {
 	key, kid := s.signingKey()
 	claims := jwt.MapClaims{
-		"iss":                s.Issuer(),
+		"iss":                s.idTokenIssuer(),
 		"sub":                g.user.Subject,
 		"aud":                s.opts.ClientID,
 		"iat":                now.Unix(),
@@ -58,6 +58,15 @@ func (s *Server) signIDToken(g *grant, nonce string, now time.Time) string {
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
+	s.addQuirkClaims(claims, g.user)
+	if s.opts.ForgeIDTokenSignature {
+		key = s.forgerKey()
+	}
+	return sign(claims, key, kid)
+}
+
+// sign makes an RS256 JWT of claims with key, naming kid in its header.
+func sign(claims jwt.MapClaims, key *rsa.PrivateKey, kid string) string {
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = kid
 	signed, err := tok.SignedString(key)

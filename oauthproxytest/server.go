@@ -91,6 +91,54 @@ type Options struct {
 	RequirePKCE bool
 	// Now is the clock for code, token and id_token lifetimes; default time.Now.
 	Now func() time.Time
+
+	// Provider quirks, for testing provider presets (package providers).
+
+	// IssuerPath puts the issuer below the root, as Okta ("/oauth2/default")
+	// and Keycloak ("/realms/demo") do: every endpoint, discovery included, is
+	// served under it and Issuer returns URL()+IssuerPath.
+	IssuerPath string
+	// IssuerTrailingSlash imitates Auth0, whose issuer ends in "/": Issuer
+	// (and so discovery, id_tokens and the iss parameter) carries the slash,
+	// while endpoints are still Issuer without it plus "/authorize" and so on.
+	IssuerTrailingSlash bool
+	// CommaSeparatedScope imitates GitHub: the scope of token responses is
+	// comma-separated ("read:user,user:email") instead of space-separated.
+	CommaSeparatedScope bool
+	// GitHubAPI imitates GitHub's OAuth paths and REST API: /login/oauth/authorize
+	// and /login/oauth/access_token beside /authorize and /token, and GET /user
+	// and GET /user/emails, also under /api/v3 as GitHub Enterprise Server
+	// serves them. Combine it with FormEncodedTokenResponse, OmitExpiresIn and
+	// CommaSeparatedScope for the whole of GitHub.
+	GitHubAPI bool
+	// GitHubPrivateEmail hides the user's email from GitHub's /user (email is
+	// null), as for a user without a public email: only /user/emails, which
+	// needs the user:email or user scope, has it.
+	GitHubPrivateEmail bool
+	// GoogleOfflineAccess imitates Google: the code exchange returns a refresh
+	// token only when /authorize had access_type=offline, and only for the
+	// user's first authorization of the client unless prompt=consent asked for
+	// consent again.
+	GoogleOfflineAccess bool
+	// RefreshTokenRequiresOfflineAccess imitates Microsoft Entra ID, Auth0 and
+	// Okta: the code exchange returns a refresh token only when the scope holds
+	// offline_access.
+	RefreshTokenRequiresOfflineAccess bool
+	// EntraTenantID imitates Microsoft Entra ID's v2.0 endpoints for the user's
+	// home tenant with this id: /{tenant}/oauth2/v2.0/authorize and /token,
+	// /{tenant}/discovery/v2.0/keys and /{tenant}/v2.0/.well-known/openid-configuration
+	// for any tenant path segment. Id_tokens carry tid and are issued by
+	// URL()+"/"+EntraTenantID+"/v2.0"; discovery for the common, organizations
+	// and consumers tenants names the templated issuer URL()+"/{tenantid}/v2.0",
+	// as Entra's does.
+	EntraTenantID string
+	// IDTokenClaims are set on every id_token after the standard ones,
+	// overriding them; a nil value removes a claim. For testing how a relying
+	// party treats a wrong iss, aud or exp, or claims it must not trust.
+	IDTokenClaims map[string]any
+	// ForgeIDTokenSignature signs id_tokens with a key that /jwks does not
+	// publish, under the published key's kid, as a forger would.
+	ForgeIDTokenSignature bool
 }
 
 // Stats counts what the server has done; every field counts successes except
@@ -100,7 +148,7 @@ type Stats struct {
 	CodeExchanges       int // authorization_code grants answered with tokens
 	Refreshes           int // refresh_token grants answered with tokens
 	FailedTokenRequests int // token requests answered with an error or a canned FailNext response
-	UserInfoRequests    int // /userinfo requests answered with the user's claims
+	UserInfoRequests    int // /userinfo (and GitHubAPI's /user) requests answered with the user's claims
 }
 
 // Server is a fake identity provider listening on a loopback port.
@@ -110,10 +158,12 @@ type Server struct {
 	ts   *httptest.Server
 	done chan struct{} // closed by Close, to release hanging token requests
 
-	closeOnce sync.Once
-	keyOnce   sync.Once
-	key       *rsa.PrivateKey
-	keyID     string
+	closeOnce  sync.Once
+	keyOnce    sync.Once
+	key        *rsa.PrivateKey
+	keyID      string
+	forgerOnce sync.Once
+	forger     *rsa.PrivateKey // ForgeIDTokenSignature's unpublished key
 
 	mu            sync.Mutex
 	user          User
@@ -128,6 +178,8 @@ type Server struct {
 	lastTokenAuth string
 	failures      []cannedResponse
 	hangs         []hang
+	// offlineGranted records users who have given GoogleOfflineAccess consent.
+	offlineGranted map[string]bool
 }
 
 // NewServer validates opts, then starts a Server on 127.0.0.1. Like httptest, it
@@ -142,6 +194,12 @@ func NewServer(opts Options) *Server {
 		panic("oauthproxytest: negative Options.AccessTokenTTL")
 	case opts.RotateRefreshTokens && opts.OmitRefreshTokenOnRefresh:
 		panic("oauthproxytest: RotateRefreshTokens and OmitRefreshTokenOnRefresh exclude each other")
+	case opts.IssuerPath != "" && !validIssuerPath(opts.IssuerPath):
+		panic(fmt.Sprintf("oauthproxytest: Options.IssuerPath %q must start with / and not end with one", opts.IssuerPath))
+	case opts.EntraTenantID != "" && !validPathSegment(opts.EntraTenantID):
+		panic(fmt.Sprintf("oauthproxytest: Options.EntraTenantID %q is not a path segment", opts.EntraTenantID))
+	case opts.EntraTenantID != "" && (opts.IssuerPath != "" || opts.IssuerTrailingSlash):
+		panic("oauthproxytest: Options.EntraTenantID sets the issuer; it excludes IssuerPath and IssuerTrailingSlash")
 	}
 	if opts.AuthMethod == "" {
 		opts.AuthMethod = AuthMethodBasic
@@ -164,6 +222,8 @@ func NewServer(opts Options) *Server {
 		pending:       map[string]*pendingLogin{},
 		accessTokens:  map[string]*accessToken{},
 		refreshTokens: map[string]*grant{},
+
+		offlineGranted: map[string]bool{},
 	}
 	s.ts = httptest.NewServer(s.routes())
 	return s
@@ -179,6 +239,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /jwks", s.handleJWKS)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
 	mux.HandleFunc("GET /.well-known/oauth-authorization-server", s.handleDiscovery)
+	s.quirkRoutes(mux)
+	if s.opts.IssuerPath != "" {
+		outer := http.NewServeMux()
+		outer.Handle(s.opts.IssuerPath+"/", http.StripPrefix(s.opts.IssuerPath, mux))
+		return outer
+	}
 	return mux
 }
 
@@ -195,20 +261,30 @@ func (s *Server) Close() {
 func (s *Server) URL() string { return s.ts.URL }
 
 // Issuer returns the issuer identifier used in discovery, id_tokens and the
-// iss authorization response parameter; it equals URL.
-func (s *Server) Issuer() string { return s.ts.URL }
+// iss authorization response parameter: URL, plus Options.IssuerPath and the
+// slash of Options.IssuerTrailingSlash when set.
+func (s *Server) Issuer() string {
+	if s.opts.IssuerTrailingSlash {
+		return s.base() + "/"
+	}
+	return s.base()
+}
 
-// AuthorizationEndpoint returns URL()+"/authorize".
-func (s *Server) AuthorizationEndpoint() string { return s.ts.URL + "/authorize" }
+// base is where the endpoints are: URL()+IssuerPath.
+func (s *Server) base() string { return s.ts.URL + s.opts.IssuerPath }
 
-// TokenEndpoint returns URL()+"/token".
-func (s *Server) TokenEndpoint() string { return s.ts.URL + "/token" }
+// AuthorizationEndpoint returns URL()+"/authorize" (below IssuerPath, if set).
+func (s *Server) AuthorizationEndpoint() string { return s.base() + "/authorize" }
 
-// UserInfoEndpoint returns URL()+"/userinfo".
-func (s *Server) UserInfoEndpoint() string { return s.ts.URL + "/userinfo" }
+// TokenEndpoint returns URL()+"/token" (below IssuerPath, if set).
+func (s *Server) TokenEndpoint() string { return s.base() + "/token" }
 
-// JWKSURL returns URL()+"/jwks", where the id_token signing key is published.
-func (s *Server) JWKSURL() string { return s.ts.URL + "/jwks" }
+// UserInfoEndpoint returns URL()+"/userinfo" (below IssuerPath, if set).
+func (s *Server) UserInfoEndpoint() string { return s.base() + "/userinfo" }
+
+// JWKSURL returns URL()+"/jwks" (below IssuerPath, if set), where the
+// id_token signing key is published.
+func (s *Server) JWKSURL() string { return s.base() + "/jwks" }
 
 // SetUser changes who logs in at later authorizations; tokens already issued keep
 // the user they were issued for.

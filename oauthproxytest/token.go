@@ -182,8 +182,10 @@ func (s *Server) exchangeCode(form url.Values) (*tokenResponse, *oauthError) {
 	g := &grant{user: ac.user, scope: ac.scope, authTime: ac.authTime}
 	s.usedCodes[code] = g
 	resp := s.issueLocked(g, g.scope, ac.nonce)
-	resp.RefreshToken = randomToken()
-	s.refreshTokens[resp.RefreshToken] = g
+	if s.issuesRefreshTokenLocked(ac) {
+		resp.RefreshToken = randomToken()
+		s.refreshTokens[resp.RefreshToken] = g
+	}
 	s.stats.CodeExchanges++
 	return resp, nil
 }
@@ -239,6 +241,9 @@ func (s *Server) issueLocked(g *grant, scope, nonce string) *tokenResponse {
 
 // writeToken writes a token response as JSON, or form-encoded for the GitHub quirk.
 func (s *Server) writeToken(w http.ResponseWriter, resp *tokenResponse) {
+	if s.opts.CommaSeparatedScope {
+		resp.Scope = strings.Join(strings.Fields(resp.Scope), ",")
+	}
 	if s.opts.FormEncodedTokenResponse {
 		v := url.Values{"access_token": {resp.AccessToken}, "token_type": {resp.TokenType}, "scope": {resp.Scope}}
 		if resp.ExpiresIn != 0 {
