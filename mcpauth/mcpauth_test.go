@@ -148,6 +148,74 @@ func TestStackedMiddleware(t *testing.T) {
 	assert.Contains(t, challenge, `scope="admin"`)
 }
 
+// In one go-sdk session whose client switches from client A's token to
+// client B's, ClaimsFromRequest follows the token of each call, while the
+// tool's context keeps the claims of the request that opened the session —
+// why the package doc says to use ClaimsFromRequest. If the go-sdk starts
+// running tools on each request's context, the second half fails: update
+// the docs.
+func TestClaimsFromRequest_PerCall(t *testing.T) {
+	e := newEnv(t, nil)
+	type seen struct{ FromRequest, FromContext string }
+	server := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	mcp.AddTool(server, &mcp.Tool{Name: "whoami"}, func(ctx context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, seen, error) {
+		var out seen
+		if c, ok := mcpauth.ClaimsFromRequest(req); ok {
+			out.FromRequest = c.ClientID
+		}
+		if c, ok := oauthproxy.ClaimsFromContext(ctx); ok {
+			out.FromContext = c.ClientID
+		}
+		return nil, out, nil
+	})
+	t.Cleanup(func() {
+		for ss := range server.Sessions() {
+			_ = ss.Close()
+		}
+	})
+	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	e.mux.Handle("/mcp", e.proxy.RequireBearer(auth.RequireBearerToken(mcpauth.TokenVerifier(e.proxy), nil)(streamable)))
+	tokA, clientA := e.issueToken(t)
+	tokB, clientB := e.issueToken(t)
+
+	var mu sync.Mutex
+	bearer := tokA
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+bearer)
+		mu.Unlock()
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	client := mcp.NewClient(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	session, err := client.Connect(context.Background(), &mcp.StreamableClientTransport{
+		Endpoint: e.url + "/mcp", HTTPClient: hc, DisableStandaloneSSE: true, MaxRetries: -1,
+	}, nil)
+	require.NoError(t, err)
+	defer session.Close()
+
+	call := func(token string) seen {
+		mu.Lock()
+		bearer = token
+		mu.Unlock()
+		res, err := session.CallTool(context.Background(), &mcp.CallToolParams{Name: "whoami"})
+		require.NoError(t, err)
+		raw, err := json.Marshal(res.StructuredContent)
+		require.NoError(t, err)
+		var got seen
+		require.NoError(t, json.Unmarshal(raw, &got))
+		return got
+	}
+	assert.Equal(t, seen{FromRequest: clientA, FromContext: clientA}, call(tokA))
+	got := call(tokB)
+	assert.Equal(t, clientB, got.FromRequest, "ClaimsFromRequest: the token that carried the call")
+	assert.Equal(t, clientA, got.FromContext, "the go-sdk's tool context: the request that opened the session")
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 // The go-sdk middleware alone, with RequireBearerTokenOptions, still points
 // clients at the proxy's metadata and enforces scopes.
 func TestRequireBearerTokenOptions(t *testing.T) {
