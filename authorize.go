@@ -20,6 +20,10 @@ type AuthorizationRequest struct {
 	CodeChallenge       string // REQUIRED, S256 (S02)
 	CodeChallengeMethod string // REQUIRED, "S256"
 	Resource            string // OPTIONAL; when sent, must name this server's resource (S10)
+	// RememberedConsent is the browser's remembered-consent cookie for this
+	// client (Proxy.RememberedConsent), if any. When it covers this client,
+	// redirect URI and scopes, the consent page is skipped.
+	RememberedConsent string
 }
 
 // AuthorizationResult says where the browser goes next.
@@ -31,7 +35,7 @@ type AuthorizationResult struct {
 	TransactionID string
 	// BrowserBinding, when set, must be stored in the browser (SetBrowserBinding)
 	// before the redirect: the callback checks it (S09). It is set when the
-	// redirect goes straight upstream (consent disabled).
+	// redirect goes straight upstream (consent disabled or remembered).
 	BrowserBinding string
 }
 
@@ -89,7 +93,7 @@ func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*Auth
 	}
 
 	res := &AuthorizationResult{TransactionID: id}
-	if p.cfg.DisableConsent {
+	if p.cfg.DisableConsent || p.consentRemembered(req.RememberedConsent, client.ClientID, redirect, scopes) {
 		res.RedirectURL = p.upstreamAuthorizationURL(id, txn)
 		res.BrowserBinding = p.browserBinding(id)
 	} else {

@@ -2,32 +2,53 @@ package oauthproxy
 
 import (
 	"context"
-	_ "embed"
-	"html/template"
 	"net/url"
+	"strings"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 )
 
 const consentPath = "/oauth/consent"
 
-//go:embed templates/consent.html
-var consentHTML string
-
-var consentTemplate = template.Must(template.New("consent").Parse(consentHTML))
-
 // ConsentPage is what the consent screen shows (S08): who asks, where the
-// browser goes afterwards, for what, and through which provider. Render it with
-// the built-in template via Handler, or with your own.
+// browser goes afterwards, for what, and through which provider. Handler
+// renders it with the built-in template or Config.ConsentTemplate; every
+// field is plain text, escaped by html/template.
 type ConsentPage struct {
 	TransactionID string
 	ClientID      string
-	ClientName    string // the registered client_name; self-asserted, so shown as unverified
-	RedirectHost  string // host of the redirect URI the code will be sent to
-	Scopes        []string
-	ProviderName  string
+	// ClientName is the registered client_name ("An unnamed application" when
+	// there is none).
+	ClientName string
+	// ClientVerified is false for dynamically registered clients (RFC 7591):
+	// they chose their own name, so the page marks it unverified.
+	ClientVerified bool
+	// RedirectHost is where the authorization code will be sent: the redirect
+	// URI's host, with its scheme when that is not http(s) (an app link such as
+	// "cursor://anysphere.cursor-mcp").
+	RedirectHost string
+	// RedirectIsLoopback reports a redirect to this computer (127.0.0.1,
+	// localhost, [::1]): a desktop or command-line application.
+	RedirectIsLoopback bool
+	// Scopes are the requested scopes; Permissions describe them in plain
+	// words, in the same order.
+	Scopes      []string
+	Permissions []ScopePermission
+	// ProviderName names the upstream the user signs in with next ("GitHub").
+	ProviderName string
+	Branding     Branding
+	// RememberFor is how long a "remember" tick lasts, in words ("30 days");
+	// empty when Config.ConsentRememberTTL is off, and the box is not shown.
+	RememberFor string
+	// FormAction is where the decision form posts.
+	FormAction string
 	// CSRFToken goes in the form; CSRFCookie is the cookie value it is bound to,
 	// to be set in the browser (it is the caller's when one was passed in).
 	CSRFToken  string
 	CSRFCookie string
+	// Nonce is the Content-Security-Policy nonce for inline <style>; Handler
+	// sets it when it renders the page.
+	Nonce string
 }
 
 // ConsentPage loads the transaction and describes it for the consent screen.
@@ -45,32 +66,43 @@ func (p *Proxy) ConsentPage(ctx context.Context, txnID, csrfCookie string) (*Con
 	if csrfCookie == "" || len(csrfCookie) > 64 {
 		csrfCookie = randomToken()
 	}
-	name := client.ClientName
+	name := strings.TrimSpace(client.ClientName)
 	if name == "" {
 		name = "An unnamed application"
 	}
-	host := txn.RedirectURI
-	if u, err := url.Parse(txn.RedirectURI); err == nil && u.Host != "" {
-		host = u.Host
-	}
-	return &ConsentPage{
+	page := &ConsentPage{
 		TransactionID: txnID,
 		ClientID:      client.ClientID,
 		ClientName:    name,
-		RedirectHost:  host,
+		RedirectHost:  txn.RedirectURI,
 		Scopes:        txn.Scopes,
+		Permissions:   p.scopePermissions(txn.Scopes),
 		ProviderName:  p.cfg.ProviderName,
+		Branding:      p.cfg.Branding,
+		RememberFor:   durationInWords(p.cfg.ConsentRememberTTL),
+		FormAction:    p.issuerPath() + consentPath,
 		CSRFToken:     p.sign(purposeCSRF, txnID, csrfCookie),
 		CSRFCookie:    csrfCookie,
-	}, nil
+	}
+	if u, err := url.Parse(txn.RedirectURI); err == nil && u.Host != "" {
+		page.RedirectHost = u.Host
+		if u.Scheme != "http" && u.Scheme != "https" {
+			page.RedirectHost = u.Scheme + "://" + u.Host
+		}
+		page.RedirectIsLoopback = u.Scheme == "http" && redirecturi.IsLoopbackHost(u.Hostname())
+	}
+	return page, nil
 }
 
 // ConsentDecision is the user's answer posted from the consent page.
 type ConsentDecision struct {
 	TransactionID string
 	Approve       bool
-	CSRFToken     string // from the form
-	CSRFCookie    string // from the browser's cookie
+	// Remember asks to skip the page next time for this client, redirect URI
+	// and scopes; honoured only on approval with Config.ConsentRememberTTL set.
+	Remember   bool
+	CSRFToken  string // from the form
+	CSRFCookie string // from the browser's cookie
 }
 
 // ConsentResult says where the browser goes after the decision.
@@ -81,6 +113,12 @@ type ConsentResult struct {
 	// BrowserBinding is set on approval and must be stored in the browser with
 	// SetBrowserBinding before the redirect (S09).
 	BrowserBinding string
+	// ClientID is the client the decision was about.
+	ClientID string
+	// RememberedConsent is set when the user asked to remember an approval:
+	// store it with SetRememberedConsent, and pass it back to Authorize as
+	// AuthorizationRequest.RememberedConsent.
+	RememberedConsent string
 }
 
 // HandleConsent records the user's decision (S08). The CSRF token must match the
@@ -101,17 +139,25 @@ func (p *Proxy) HandleConsent(ctx context.Context, d *ConsentDecision) (*Consent
 		}
 		p.log.Info("oauthproxy: consent denied", "client_id", txn.ClientID)
 		denied := newError(ErrCodeAccessDenied, "the user denied the request")
-		return &ConsentResult{RedirectURL: p.ErrorRedirectURL(txn.RedirectURI, txn.State, denied)}, nil
+		return &ConsentResult{
+			RedirectURL: p.ErrorRedirectURL(txn.RedirectURI, txn.State, denied),
+			ClientID:    txn.ClientID,
+		}, nil
 	}
 	txn, oerr := p.loadTransaction(ctx, d.TransactionID)
 	if oerr != nil {
 		return nil, oerr
 	}
-	p.log.Info("oauthproxy: consent given", "client_id", txn.ClientID)
-	return &ConsentResult{
+	p.log.Info("oauthproxy: consent given", "client_id", txn.ClientID, "remember", d.Remember && p.cfg.ConsentRememberTTL > 0)
+	res := &ConsentResult{
 		RedirectURL:    p.upstreamAuthorizationURL(d.TransactionID, txn),
 		BrowserBinding: p.browserBinding(d.TransactionID),
-	}, nil
+		ClientID:       txn.ClientID,
+	}
+	if d.Remember && p.cfg.ConsentRememberTTL > 0 {
+		res.RememberedConsent = p.rememberConsent(txn.ClientID, txn.RedirectURI, txn.Scopes)
+	}
+	return res, nil
 }
 
 // loadTransaction reads a transaction without consuming it.

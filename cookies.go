@@ -11,8 +11,9 @@ import (
 // Cookie purposes; each HMAC is domain-separated by its purpose so a value made
 // for one can never pass as another.
 const (
-	purposeBinding = "oauthproxy/browser-binding/v1\x00"
-	purposeCSRF    = "oauthproxy/consent-csrf/v1\x00"
+	purposeBinding  = "oauthproxy/browser-binding/v1\x00"
+	purposeCSRF     = "oauthproxy/consent-csrf/v1\x00"
+	purposeRemember = "oauthproxy/consent-remember/v1\x00"
 )
 
 // sign is HMAC-SHA256 under the ConsentSigningKey, base64url.

@@ -191,6 +191,7 @@ func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		CodeChallenge:       q.Get("code_challenge"),
 		CodeChallengeMethod: q.Get("code_challenge_method"),
 		Resource:            q.Get("resource"),
+		RememberedConsent:   p.RememberedConsent(r, q.Get("client_id")),
 	}
 	res, err := p.Authorize(r.Context(), req)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -89,6 +90,26 @@ type Config struct {
 	// DisableConsent skips the proxy's consent page. Only safe when every client is
 	// trusted: the page is the defence against the confused-deputy attack (S08).
 	DisableConsent bool
+	// ConsentRememberTTL, when set, adds a "remember this application" box to
+	// the consent page. Ticked, it stores a cookie signed with ConsentSigningKey
+	// for this long, and later requests from the same client with the same
+	// redirect URI and no more scopes skip the page. Default 0: always ask. At
+	// most 400 days, the longest a browser keeps a cookie (RFC 6265bis §5.5).
+	ConsentRememberTTL time.Duration
+	// ConsentTemplate replaces the built-in consent page. It is executed with a
+	// *ConsentPage and must post txn, csrf_token, action ("approve" or "deny")
+	// and, to remember the choice, remember=1 to FormAction. The page is served
+	// with a strict Content-Security-Policy: inline <style> needs
+	// nonce="{{.Nonce}}", scripts are not allowed, images only from the
+	// Branding logo's origin.
+	ConsentTemplate *template.Template
+	// Branding names and colours the consent and error pages.
+	Branding Branding
+	// ScopeDescriptions describe scopes in plain words on the consent page
+	// ("repo": "Read and change your repositories"), adding to and overriding
+	// the built-in descriptions of common OpenID, GitHub, Google and Microsoft
+	// scopes. A scope without a description is shown as it is.
+	ScopeDescriptions map[string]string
 	// ForwardPKCE sends the client's own code_challenge upstream instead of the
 	// proxy's, and redeems the upstream code at /token with the client's
 	// code_verifier, so the upstream itself verifies the client's PKCE. Off by
@@ -303,6 +324,7 @@ func (s *settings) validateAndDefault() error {
 		}
 	}
 	check(s.keys())
+	check(s.consentDefaults())
 	return errors.Join(errs...)
 }
 
