@@ -6,6 +6,8 @@ package oauthproxy_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -595,6 +597,8 @@ func TestSecurity_S07_JWTVerificationIsStrict(t *testing.T) {
 	require.NotEmpty(t, issued["gid"])
 	now := clk.Now()
 	otherKey := []byte(strings.Repeat("k", 32))
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
 
 	valid := func() jwt.MapClaims {
 		return jwt.MapClaims{
@@ -627,7 +631,7 @@ func TestSecurity_S07_JWTVerificationIsStrict(t *testing.T) {
 	good := secForgeJWT(t, jwt.SigningMethodHS256, secJWTKey, valid(), nil)
 	resp, _ := e.callMCP(good)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	_, err := e.proxy.LoadUpstreamTokens(context.Background(), good)
+	_, err = e.proxy.LoadUpstreamTokens(context.Background(), good)
 	require.NoError(t, err)
 
 	parts := strings.Split(tok.str("access_token"), ".")
@@ -646,6 +650,7 @@ func TestSecurity_S07_JWTVerificationIsStrict(t *testing.T) {
 		{"alg none with the HS256 header", strings.Join(strings.Split(good, ".")[:2], ".") + ".", oauthproxy.ErrInvalidToken},
 		{"HS256 with another key", secForgeJWT(t, jwt.SigningMethodHS256, otherKey, valid(), nil), oauthproxy.ErrInvalidToken},
 		{"HS256 with another key and its kid", secForgeJWT(t, jwt.SigningMethodHS256, otherKey, valid(), map[string]any{"kid": opcrypto.KeyID(otherKey)}), oauthproxy.ErrInvalidToken},
+		{"RS256 (algorithm confusion)", secForgeJWT(t, jwt.SigningMethodRS256, rsaKey, valid(), nil), oauthproxy.ErrInvalidToken},
 		{"HS384 with the right key", secForgeJWT(t, jwt.SigningMethodHS384, secJWTKey, valid(), nil), oauthproxy.ErrInvalidToken},
 		{"HS512 with the right key", secForgeJWT(t, jwt.SigningMethodHS512, secJWTKey, valid(), nil), oauthproxy.ErrInvalidToken},
 		{"typ JWT", secForgeJWT(t, jwt.SigningMethodHS256, secJWTKey, valid(), map[string]any{"typ": "JWT"}), oauthproxy.ErrInvalidToken},
