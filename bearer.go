@@ -15,7 +15,7 @@ type claimsKey struct{}
 // the request context. They belong to that HTTP request only: an MCP SDK that
 // runs tool handlers on a session's context (the go-sdk streamable transport
 // does) would show the claims of the request that opened the session, so there
-// read them from the SDK's own per-request token info (see examples/demo).
+// read them per call with mcpauth.ClaimsFromRequest.
 func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	c, ok := ctx.Value(claimsKey{}).(*Claims)
 	return c, ok
