@@ -7,7 +7,7 @@ STATICCHECK_VERSION ?= v0.8.2
 test: deps fmt-check vet staticcheck unit fuzz-smoke
 
 # Debian packages the tests need; a fresh machine gets them installed here.
-DEBIAN_PACKAGES := redis-server
+DEBIAN_PACKAGES := redis-server chromium
 deps:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
@@ -26,10 +26,10 @@ vet:
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-# The Redis tests skip when redis-server is missing, except here: make test
-# installs it, so a skip would hide a broken setup.
+# The Redis and browser tests skip when redis-server or chromium is missing,
+# except here: make test installs them, so a skip would hide a broken setup.
 unit:
-	OAUTHPROXY_REQUIRE_REDIS=1 $(GO) test -race -count=1 -timeout 20m ./...
+	OAUTHPROXY_REQUIRE_REDIS=1 OAUTHPROXY_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 demo:
 	$(GO) run ./examples/demo
