@@ -1,6 +1,6 @@
 package oauthproxy_test
 
-// Helpers for methods_test.go, config_test.go, oauth2client_test.go and
+// Helpers for methods_*_test.go, config_*_test.go, oauth2client_test.go and
 // lifecycle_test.go: a storage wrapper that records what changes, a clock the
 // test moves, a proxy driven through its methods without HTTP ("direct"), and
 // a proxy mounted under an arbitrary BaseURL path ("site").

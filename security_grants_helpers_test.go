@@ -1,6 +1,7 @@
 package oauthproxy_test
 
-// Helpers for security_grants_test.go and security_storage_test.go: a storage
+// Helpers for security_replay_test.go, security_revocation_test.go,
+// security_resource_test.go and security_storage_test.go: a storage
 // wrapper that keeps a copy of everything written, a recorder of the tokens
 // the fake upstream issued, a fake RFC 7009 upstream revocation endpoint, and
 // small request helpers. Names start with "sg" to stay clear of the other
@@ -361,3 +362,16 @@ func sgBearerRequest(token string) *http.Request {
 
 // sgOK is a protected handler that answers 200 "ok".
 var sgOK = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
+
+// withPassThrough turns on pass-through mode (DisableTokenSwap).
+func withPassThrough() envOption {
+	return withConfig(func(c *oauthproxy.Config) { c.DisableTokenSwap = true })
+}
+
+// withClockedStore makes the proxy read time from clk, storage expiry included.
+func withClockedStore(clk *secClock) envOption {
+	return withConfig(func(c *oauthproxy.Config) {
+		c.Now = clk.Now
+		c.TokenStorage = storage.NewMemoryWithClock(clk.Now)
+	})
+}
