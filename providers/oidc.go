@@ -130,7 +130,8 @@ func (m *Metadata) apply(cfg oauthproxy.Config, opts idTokenOptions) (oauthproxy
 	fill(&cfg.UpstreamRevocationEndpoint, m.RevocationEndpoint)
 	fillScopes(&cfg, m.defaultScopes()...)
 	if cfg.ClaimsExtractor == nil {
-		opts.metadata = m
+		snapshot := *m // later changes to m must not change what is verified
+		opts.metadata = &snapshot
 		opts.clientID = cfg.UpstreamClientID
 		opts.client = httpClient(&cfg)
 		opts.now = cfg.Now
