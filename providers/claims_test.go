@@ -95,6 +95,7 @@ func TestForgedIDTokenFailsLogin(t *testing.T) {
 	} {
 		for _, p := range oidcPresets {
 			t.Run(forgery.name+"/"+p.name, func(t *testing.T) {
+				t.Parallel()
 				idp, px := startPreset(t, p, forgery.opts)
 				c := px.register()
 				q := px.loginFails(c, oauthproxy.ErrCodeServerError)
