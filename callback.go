@@ -106,10 +106,20 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 // identity through the ClaimsExtractor.
 func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, resource string, tok *upstream.Token) (*grant, *Error) {
 	claims, err := p.identityClaims(ctx, tok)
+	if errors.Is(err, ErrIdentityRejected) {
+		return nil, newError(ErrCodeAccessDenied, "this account may not sign in here").withCause(err)
+	}
 	if err != nil {
 		return nil, newError(ErrCodeServerError, "could not read the user's identity from the identity provider").withCause(err)
 	}
 	sub, _ := claims["sub"].(string)
+	if sub == "" {
+		// A token without a subject cannot tell users apart; refuse rather
+		// than issue one. Providers without an id_token need
+		// UpstreamUserInfoEndpoint, a ClaimsExtractor or a providers preset.
+		return nil, newError(ErrCodeServerError, "the identity provider did not say who signed in").
+			withCause(errors.New("oauthproxy: no subject from the upstream: set UpstreamUserInfoEndpoint, a ClaimsExtractor, or use a providers preset"))
+	}
 	return &grant{
 		ID:        uuid.NewString(),
 		ClientID:  clientID,

@@ -135,4 +135,8 @@ var (
 	ErrTokenExpired = errors.New("oauthproxy: token expired")
 	// ErrTokenRevoked: the grant the token belongs to no longer exists.
 	ErrTokenRevoked = errors.New("oauthproxy: token revoked")
+	// ErrIdentityRejected is wrapped by a ClaimsExtractor that refuses the
+	// signed-in account (a wrong tenant or hosted domain, say): the client
+	// then gets access_denied instead of server_error.
+	ErrIdentityRejected = errors.New("oauthproxy: identity rejected")
 )

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 )
@@ -133,8 +134,24 @@ func (p *Proxy) idTokenClaims(idToken string) (map[string]any, error) {
 	default:
 		return nil, errors.New("oauthproxy: id_token has no audience")
 	}
+	// OIDC Core §3.1.3.7 items 2 and 9: the issuer, when known, and the
+	// validity window, with a little leeway for clock skew.
+	if p.cfg.UpstreamIssuer != "" && claims["iss"] != p.cfg.UpstreamIssuer {
+		return nil, errors.New("oauthproxy: id_token issuer is not the upstream issuer")
+	}
+	now := p.cfg.Now()
+	exp, ok := claims["exp"].(float64)
+	if !ok || now.After(time.Unix(int64(exp), 0).Add(idTokenLeeway)) {
+		return nil, errors.New("oauthproxy: id_token is expired or has no exp")
+	}
+	if nbf, ok := claims["nbf"].(float64); ok && now.Add(idTokenLeeway).Before(time.Unix(int64(nbf), 0)) {
+		return nil, errors.New("oauthproxy: id_token is not yet valid")
+	}
 	return claims, nil
 }
+
+// idTokenLeeway tolerates clock skew between the proxy and the upstream.
+const idTokenLeeway = 2 * time.Minute
 
 // userInfo calls UpstreamUserInfoEndpoint (OIDC Core §5.3, or GitHub's /user)
 // and normalises the identity: GitHub's numeric id becomes sub, login becomes

@@ -65,6 +65,10 @@ type Config struct {
 	// UpstreamTokenEndpointAuthMethod is how the proxy authenticates at the upstream
 	// token endpoint: "client_secret_basic" (default) or "client_secret_post".
 	UpstreamTokenEndpointAuthMethod string
+	// UpstreamIssuer, when set, must be the iss of the id_tokens the upstream
+	// token endpoint returns (OIDC Core §3.1.3.7). The providers presets set it
+	// and verify id_token signatures too.
+	UpstreamIssuer string
 	// UpstreamUserInfoEndpoint, when set, is called with the upstream access token
 	// after login to learn the user's identity (sub, or GitHub's id) for providers
 	// that issue no id_token.
