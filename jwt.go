@@ -1,11 +1,24 @@
 package oauthproxy
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"hash/maphash"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
 )
 
@@ -14,9 +27,13 @@ import (
 // accepted anywhere else (RFC 8725 §3.11).
 const accessTokenType = "at+jwt"
 
-// signingMethod is pinned: verification accepts nothing else, so neither "none"
+// signingAlg is pinned: verification accepts nothing else, so neither "none"
 // nor an RS/HS confusion can get through (RFC 8725 §3.1).
-var signingMethod = jwt.SigningMethodHS256
+const signingAlg = "HS256"
+
+// maxAccessTokenSize bounds what verify will decode. The proxy's own tokens
+// stay far below it (identity claims are capped at 4 KiB).
+const maxAccessTokenSize = 16 << 10
 
 // reservedClaims can never be set by a ClaimsExtractor: they carry the token's
 // meaning (RFC 9068 §2.2) and the proxy alone decides them.
@@ -40,129 +57,748 @@ type Claims struct {
 	Extra     map[string]any // identity claims from the ClaimsExtractor (email, name …)
 }
 
-// tokenSigner issues and verifies the proxy's access-token JWTs with a key
-// ring: the first key signs, any key verifies, chosen by the header's kid.
+// tokenSigner issues and verifies the proxy's access-token JWTs (RFC 9068) with
+// a key ring: the first key signs, any key verifies, chosen by the header's
+// kid. Every request passes verify, so it is written for that: the keyed HMAC
+// state is computed once per key and pooled, the header of a token this proxy
+// issued is recognised by its exact bytes, and the fixed claim set is decoded
+// by hand instead of through reflection.
 type tokenSigner struct {
-	key    []byte            // signing key
-	kid    string            // its id
-	keys   map[string][]byte // kid → verification key
-	issuer string
-	now    func() time.Time
-	parser *jwt.Parser
+	signing *signingKey
+	byKID   map[string]*signingKey // kid → key
+	// byHeader maps the encoded header segment each key's tokens carry to the
+	// key, so the usual token needs no header decoding at all.
+	byHeader map[string]*signingKey
+	issuer   string
+	now      func() time.Time
+	cache    *claimsCache // payloads already decoded
 }
 
+// signingKey is one HS256 key of the ring.
+type signingKey struct {
+	kid    string
+	header string // base64url of {"alg":"HS256","kid":…,"typ":"at+jwt"}
+	macs   sync.Pool
+}
+
+// macState is a keyed HMAC and the scratch space of one issue or verify.
+type macState struct {
+	mac     hash.Hash
+	input   []byte // the signing input (RFC 7515 §5.1) or the payload being built
+	payload []byte // the decoded payload
+	sum     [sha256.Size]byte
+	want    [sigLen]byte // the expected signature segment
+}
+
+var b64 = base64.RawURLEncoding
+
+// sigLen is the length of an HS256 signature segment: 32 bytes, base64url
+// without padding.
+const sigLen = (sha256.Size*8 + 5) / 6
+
 func newTokenSigner(ring [][]byte, issuer string, now func() time.Time) *tokenSigner {
-	keys := make(map[string][]byte, len(ring))
-	for _, k := range ring {
-		keys[opcrypto.KeyID(k)] = k
+	t := &tokenSigner{
+		byKID:    make(map[string]*signingKey, len(ring)),
+		byHeader: make(map[string]*signingKey, len(ring)),
+		issuer:   issuer,
+		now:      now,
+		cache:    &claimsCache{seed: maphash.MakeSeed()},
 	}
-	return &tokenSigner{
-		key:    ring[0],
-		kid:    opcrypto.KeyID(ring[0]),
-		keys:   keys,
-		issuer: issuer,
-		now:    now,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{signingMethod.Alg()}),
-			jwt.WithIssuer(issuer),
-			jwt.WithExpirationRequired(),
-			jwt.WithIssuedAt(),
-			jwt.WithTimeFunc(now),
-		),
+	for i, key := range ring {
+		key := slices.Clone(key)
+		k := &signingKey{kid: opcrypto.KeyID(key)}
+		// The same bytes golang-jwt wrote for these tokens (sorted keys), so
+		// tokens issued before this code also take the fast path.
+		k.header = b64.EncodeToString([]byte(`{"alg":"` + signingAlg + `","kid":"` + k.kid + `","typ":"` + accessTokenType + `"}`))
+		k.macs.New = func() any { return &macState{mac: hmac.New(sha256.New, key)} }
+		t.byKID[k.kid] = k
+		t.byHeader[k.header] = k
+		if i == 0 {
+			t.signing = k
+		}
 	}
+	return t
+}
+
+func (k *signingKey) state() *macState { return k.macs.Get().(*macState) }
+
+func (k *signingKey) release(s *macState) {
+	if cap(s.input) > maxAccessTokenSize || cap(s.payload) > maxAccessTokenSize {
+		return // an outsized request: let the buffers go
+	}
+	k.macs.Put(s)
+}
+
+// sign writes the signature segment of input into s.want.
+func (s *macState) sign(input []byte) []byte {
+	s.mac.Reset()
+	s.mac.Write(input)
+	b64.Encode(s.want[:], s.mac.Sum(s.sum[:0]))
+	return s.want[:]
 }
 
 // issue signs an access token for c, valid for ttl.
 func (t *tokenSigner) issue(c *Claims, ttl time.Duration) (string, time.Time, error) {
 	now := t.now().Truncate(time.Second)
 	exp := now.Add(ttl)
-	claims := jwt.MapClaims{}
-	for k, v := range c.Extra {
-		if !reservedClaims[k] {
-			claims[k] = v
+	k := t.signing
+	s := k.state()
+	defer k.release(s)
+
+	p := append(s.input[:0], `{"iss":`...)
+	p = appendJSONString(p, t.issuer)
+	p = append(p, `,"aud":`...)
+	p = appendJSONString(p, c.Audience)
+	if c.Subject != "" {
+		p = append(p, `,"sub":`...)
+		p = appendJSONString(p, c.Subject)
+	}
+	p = append(p, `,"client_id":`...)
+	p = appendJSONString(p, c.ClientID)
+	if len(c.Scopes) > 0 {
+		p = append(p, `,"scope":`...)
+		p = appendJSONString(p, joinScope(c.Scopes))
+	}
+	p = append(p, `,"iat":`...)
+	p = strconv.AppendInt(p, now.Unix(), 10)
+	p = append(p, `,"exp":`...)
+	p = strconv.AppendInt(p, exp.Unix(), 10)
+	p = append(p, `,"jti":`...)
+	p = appendJSONString(p, c.TokenID)
+	p = append(p, `,"gid":`...)
+	p = appendJSONString(p, c.GrantID)
+	if len(c.Extra) > 0 {
+		names := make([]string, 0, len(c.Extra))
+		for name := range c.Extra {
+			if !reservedClaims[name] {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names) // deterministic tokens
+		var err error
+		for _, name := range names {
+			p = append(p, ',')
+			p = appendJSONString(p, name)
+			p = append(p, ':')
+			if p, err = appendJSONValue(p, c.Extra[name]); err != nil {
+				s.input = p
+				return "", time.Time{}, fmt.Errorf("oauthproxy: signing access token: claim %q: %w", name, err)
+			}
 		}
 	}
-	claims["iss"] = t.issuer
-	claims["aud"] = c.Audience
-	claims["client_id"] = c.ClientID
-	claims["iat"] = now.Unix()
-	claims["exp"] = exp.Unix()
-	claims["jti"] = c.TokenID
-	claims["gid"] = c.GrantID
-	if c.Subject != "" {
-		claims["sub"] = c.Subject
-	}
-	if len(c.Scopes) > 0 {
-		claims["scope"] = joinScope(c.Scopes)
-	}
-	tok := jwt.NewWithClaims(signingMethod, claims)
-	tok.Header["typ"] = accessTokenType
-	tok.Header["kid"] = t.kid
-	signed, err := tok.SignedString(t.key)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("oauthproxy: signing access token: %w", err)
-	}
-	return signed, exp, nil
+	p = append(p, '}')
+	s.input = p
+
+	// header.payload.signature (RFC 7515 §7.1)
+	payloadLen := b64.EncodedLen(len(p))
+	out := make([]byte, len(k.header)+1+payloadLen+1+sigLen)
+	n := copy(out, k.header)
+	out[n] = '.'
+	b64.Encode(out[n+1:], p)
+	n += 1 + payloadLen
+	copy(out[n+1:], s.sign(out[:n]))
+	out[n] = '.'
+	return string(out), exp, nil
 }
 
 // verify checks signature, algorithm, type, issuer, audience and expiry, and
 // returns the claims. Errors wrap ErrInvalidToken or ErrTokenExpired.
 func (t *tokenSigner) verify(raw, audience string) (*Claims, error) {
-	claims := jwt.MapClaims{}
-	_, err := t.parser.ParseWithClaims(raw, claims, func(tok *jwt.Token) (any, error) {
-		if typ, _ := tok.Header["typ"].(string); typ != accessTokenType {
-			return nil, errors.New("not an access token")
-		}
-		kid, _ := tok.Header["kid"].(string)
-		key, ok := t.keys[kid]
-		if !ok {
-			return nil, errors.New("unknown key id")
-		}
-		return key, nil
-	})
+	if len(raw) > maxAccessTokenSize {
+		return nil, fmt.Errorf("%w: token is too large", ErrInvalidToken)
+	}
+	// RFC 7515 §7.1: exactly three segments.
+	dot1 := strings.IndexByte(raw, '.')
+	if dot1 < 0 {
+		return nil, fmt.Errorf("%w: not a JWT", ErrInvalidToken)
+	}
+	dot2 := strings.IndexByte(raw[dot1+1:], '.')
+	if dot2 < 0 {
+		return nil, fmt.Errorf("%w: not a JWT", ErrInvalidToken)
+	}
+	dot2 += dot1 + 1
+	if strings.IndexByte(raw[dot2+1:], '.') >= 0 {
+		return nil, fmt.Errorf("%w: not a JWT", ErrInvalidToken)
+	}
+
+	k, err := t.keyFor(raw[:dot1])
 	if err != nil {
-		if errors.Is(err, jwt.ErrTokenExpired) {
-			return nil, fmt.Errorf("%w: %w", ErrTokenExpired, err)
-		}
+		return nil, err
+	}
+	s := k.state()
+	defer k.release(s)
+
+	// The signature first: nothing in an unauthenticated payload is looked at.
+	s.input = append(s.input[:0], raw[:dot2]...)
+	want := s.sign(s.input)
+	sig := raw[dot2+1:]
+	if len(sig) != sigLen {
+		return nil, fmt.Errorf("%w: signature is malformed", ErrInvalidToken)
+	}
+	got := s.input[:0] // reuse: the signing input is no longer needed
+	got = append(got, sig...)
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return nil, fmt.Errorf("%w: signature is invalid", ErrInvalidToken)
+	}
+
+	// A session sends the same token with every request: its payload was
+	// decoded before. Only the claims of a genuine token get here, and the
+	// time checks run on every call.
+	seg := raw[dot1+1 : dot2]
+	slot := t.cache.slot(seg)
+	if e := slot.Load(); e != nil && e.segment == seg && e.claims.audience == audience {
+		return e.claims.check(t.now())
+	}
+	s.input = append(s.input[:0], seg...)
+	if cap(s.payload) < b64.DecodedLen(len(s.input)) {
+		s.payload = make([]byte, b64.DecodedLen(len(s.input)))
+	}
+	n, err := b64.Decode(s.payload[:cap(s.payload)], s.input)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload is not base64url", ErrInvalidToken)
+	}
+	pc := &payloadClaims{issuer: t.issuer, audience: audience}
+	if err := pc.decode(string(s.payload[:n])); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	return claimsFromJWT(claims, audience)
+	if pc.scalarExtras {
+		slot.Store(&cachedClaims{segment: strings.Clone(seg), claims: pc})
+	}
+	return pc.check(t.now())
 }
 
-// claimsFromJWT checks the audience and the required private claims, then
-// converts to Claims.
-func claimsFromJWT(m jwt.MapClaims, audience string) (*Claims, error) {
-	aud, err := m.GetAudience()
-	if err != nil || len(aud) != 1 || aud[0] != audience {
+// keyFor picks the verification key for a token's header segment: the header
+// must say HS256 (RFC 8725 §3.1), typ at+jwt (RFC 9068 §4) and name a key of
+// the ring by kid.
+func (t *tokenSigner) keyFor(seg string) (*signingKey, error) {
+	if k, ok := t.byHeader[seg]; ok {
+		return k, nil
+	}
+	// Not byte-for-byte a header this proxy writes: decode it and look.
+	b, err := b64.DecodeString(seg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("%w: header is not a JSON object", ErrInvalidToken)
+	}
+	if alg, _ := h["alg"].(string); alg != signingAlg {
+		return nil, fmt.Errorf("%w: signing method %q is not allowed", ErrInvalidToken, alg)
+	}
+	if typ, _ := h["typ"].(string); typ != accessTokenType {
+		return nil, fmt.Errorf("%w: not an access token", ErrInvalidToken)
+	}
+	kid, _ := h["kid"].(string)
+	k, ok := t.byKID[kid]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown key id", ErrInvalidToken)
+	}
+	return k, nil
+}
+
+// payloadClaims is the decoded JWT claims set. Once decoded it is read-only:
+// the cache shares it between requests.
+type payloadClaims struct {
+	issuer, audience     string // what iss and aud must be
+	issOK                bool   // iss is issuer
+	audCount, audMatches int    // aud's values, and how many are audience
+	sub, clientID, gid   string
+	jti, scope           string
+	exp, iat, nbf        float64 // 0 when absent, as RFC 7519 NumericDates go
+	seen                 uint16  // registered claims present, to refuse duplicates
+	extra                map[string]any
+	scalarExtras         bool // no extra claim is an object or array, so a copy of extra shares nothing mutable
+}
+
+// Registered claims the decoder has a slot for.
+const (
+	seenIss = 1 << iota
+	seenSub
+	seenAud
+	seenExp
+	seenIat
+	seenNbf
+	seenJTI
+	seenScope
+	seenClientID
+	seenGID
+)
+
+var (
+	errPayload = errors.New("payload is not a valid claims set")
+	errClaim   = errors.New("a registered claim has the wrong type")
+)
+
+// decode reads the claims set (RFC 7519 §4): a JSON object whose registered
+// claims must have their registered types, whose other reserved claims are
+// dropped, and whose remaining claims become Extra with the values
+// encoding/json would give them. It accepts only valid JSON and refuses a
+// repeated claim name.
+func (c *payloadClaims) decode(s string) error {
+	c.scalarExtras = true
+	d := jsonReader{s: s}
+	d.space()
+	if !d.consume('{') {
+		return errPayload
+	}
+	d.space()
+	if d.consume('}') {
+		return d.end()
+	}
+	for {
+		d.space()
+		name, ok := d.string()
+		if !ok {
+			return errPayload
+		}
+		d.space()
+		if !d.consume(':') {
+			return errPayload
+		}
+		d.space()
+		if err := c.claim(&d, name); err != nil {
+			return err
+		}
+		d.space()
+		if d.consume(',') {
+			continue
+		}
+		if d.consume('}') {
+			return d.end()
+		}
+		return errPayload
+	}
+}
+
+// claim reads the value of the claim called name.
+func (c *payloadClaims) claim(d *jsonReader, name string) error {
+	var bit uint16
+	var str *string
+	var num *float64
+	switch name {
+	case "iss":
+		bit = seenIss
+	case "aud":
+		bit = seenAud
+	case "sub":
+		bit, str = seenSub, &c.sub
+	case "jti":
+		bit, str = seenJTI, &c.jti
+	case "scope":
+		bit, str = seenScope, &c.scope
+	case "client_id":
+		bit, str = seenClientID, &c.clientID
+	case "gid":
+		bit, str = seenGID, &c.gid
+	case "exp":
+		bit, num = seenExp, &c.exp
+	case "iat":
+		bit, num = seenIat, &c.iat
+	case "nbf":
+		bit, num = seenNbf, &c.nbf
+	}
+	if bit != 0 {
+		if c.seen&bit != 0 {
+			return fmt.Errorf("%w: %s is repeated", errPayload, name)
+		}
+		c.seen |= bit
+	}
+	switch {
+	case bit == seenIss:
+		v, ok := d.string()
+		if !ok {
+			return fmt.Errorf("%w: iss", errClaim)
+		}
+		c.issOK = v == c.issuer
+	case bit == seenAud:
+		return c.readAudience(d)
+	case str != nil:
+		v, ok := d.string()
+		if !ok {
+			return fmt.Errorf("%w: %s", errClaim, name)
+		}
+		*str = v
+	case num != nil:
+		f, ok := d.float()
+		if !ok {
+			return fmt.Errorf("%w: %s", errClaim, name)
+		}
+		*num = f
+	case reservedClaims[name]:
+		// Reserved but not read (typ, auth_time, acr, …): checked, dropped.
+		if _, ok := d.value(); !ok {
+			return errPayload
+		}
+	default:
+		v, ok := d.value()
+		if !ok {
+			return errPayload
+		}
+		switch v.(type) {
+		case map[string]any, []any:
+			c.scalarExtras = false
+		}
+		if c.extra == nil {
+			c.extra = make(map[string]any, 8)
+		} else if _, dup := c.extra[name]; dup {
+			return fmt.Errorf("%w: %s is repeated", errPayload, name)
+		}
+		c.extra[name] = v
+	}
+	return nil
+}
+
+// readAudience reads aud: one string or an array of strings (RFC 7519
+// §4.1.3), counting the values and those that name the expected audience.
+func (c *payloadClaims) readAudience(d *jsonReader) error {
+	one := func() error {
+		v, ok := d.string()
+		if !ok {
+			return fmt.Errorf("%w: aud", errClaim)
+		}
+		c.audCount++
+		if v == c.audience {
+			c.audMatches++
+		}
+		return nil
+	}
+	if !d.consume('[') {
+		return one()
+	}
+	d.space()
+	if d.consume(']') {
+		return nil
+	}
+	for {
+		d.space()
+		if err := one(); err != nil {
+			return err
+		}
+		d.space()
+		if d.consume(',') {
+			continue
+		}
+		if d.consume(']') {
+			return nil
+		}
+		return errPayload
+	}
+}
+
+// check validates the decoded claims the way RFC 7519 §4.1 and RFC 9068 §4
+// say, at now, and returns the caller's own copy of them.
+func (c *payloadClaims) check(now time.Time) (*Claims, error) {
+	// exp is required (RFC 8725 §3.10, S07); 0 counts as absent, as in
+	// golang-jwt. An expired token is reported as such even if another check
+	// would also fail.
+	exp, ok := numericDate(c.exp)
+	if !ok || c.exp == 0 {
+		return nil, fmt.Errorf("%w: exp is missing or invalid", ErrInvalidToken)
+	}
+	if !now.Before(exp) {
+		return nil, fmt.Errorf("%w: expired at %s", ErrTokenExpired, exp.UTC().Format(time.RFC3339))
+	}
+	if nbf, ok := numericDate(c.nbf); !ok || now.Before(nbf) {
+		return nil, fmt.Errorf("%w: not valid yet", ErrInvalidToken)
+	}
+	iat, ok := numericDate(c.iat)
+	if !ok || now.Before(iat) {
+		return nil, fmt.Errorf("%w: issued in the future", ErrInvalidToken)
+	}
+	if !c.issOK || c.issuer == "" {
+		return nil, fmt.Errorf("%w: issuer mismatch", ErrInvalidToken)
+	}
+	if c.audCount != 1 || c.audMatches != 1 {
 		// RFC 8707 §2 / RFC 9068 §4: the token must be meant for this resource.
 		return nil, fmt.Errorf("%w: audience mismatch", ErrInvalidToken)
 	}
-	c := &Claims{Audience: aud[0]}
-	var ok bool
-	if c.ClientID, ok = m["client_id"].(string); !ok || c.ClientID == "" {
+	if c.clientID == "" {
 		return nil, fmt.Errorf("%w: missing client_id", ErrInvalidToken)
 	}
-	if c.GrantID, ok = m["gid"].(string); !ok || c.GrantID == "" {
+	if c.gid == "" {
 		return nil, fmt.Errorf("%w: missing grant id", ErrInvalidToken)
 	}
-	c.Subject, _ = m["sub"].(string)
-	c.TokenID, _ = m["jti"].(string)
-	if scope, _ := m["scope"].(string); scope != "" {
-		c.Scopes, _ = parseScope(scope)
+	// One allocation for the claims and their scopes.
+	h := &claimsHolder{}
+	h.Claims = Claims{
+		Subject:   c.sub,
+		ClientID:  c.clientID,
+		Scopes:    tokenScopes(c.scope, h.scopes[:0]),
+		Audience:  c.audience,
+		ExpiresAt: exp,
+		TokenID:   c.jti,
+		GrantID:   c.gid,
+		// Every caller gets its own map; the values are scalars (or, when
+		// not, c is not shared).
+		Extra: maps.Clone(c.extra),
 	}
-	if exp, err := m.GetExpirationTime(); err == nil && exp != nil {
-		c.ExpiresAt = exp.Time
+	if c.iat != 0 {
+		h.IssuedAt = iat
 	}
-	if iat, err := m.GetIssuedAt(); err == nil && iat != nil {
-		c.IssuedAt = iat.Time
+	return &h.Claims, nil
+}
+
+// claimsHolder places a token's usual handful of scopes next to its Claims.
+type claimsHolder struct {
+	Claims
+	scopes [4]string
+}
+
+// numericDate converts seconds since the epoch (RFC 7519 §2) to a time,
+// truncated to the second; 0 is the zero time (absent). Dates past year
+// 33000 or before 1970 are refused.
+func numericDate(sec float64) (time.Time, bool) {
+	if sec == 0 {
+		return time.Time{}, true
 	}
-	for k, v := range m {
-		if !reservedClaims[k] {
-			if c.Extra == nil {
-				c.Extra = map[string]any{}
-			}
-			c.Extra[k] = v
+	if sec < 0 || sec > 1e12 {
+		return time.Time{}, false
+	}
+	return time.Unix(int64(math.Floor(sec)), 0), true
+}
+
+// tokenScopes splits the scope claim (RFC 9068 §2.2.3, RFC 6749 §3.3) into
+// buf, dropping duplicates; a malformed scope gives none, as parseScope would.
+func tokenScopes(scope string, buf []string) []string {
+	out := buf[:0]
+	for scope != "" {
+		f, rest, _ := strings.Cut(scope, " ")
+		scope = rest
+		if f == "" {
+			continue
+		}
+		if !validScopeToken(f) {
+			return nil
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
 		}
 	}
-	return c, nil
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// claimsCache remembers decoded payloads by their base64url segment, so a
+// token verified again skips base64 and JSON decoding (never the signature or
+// the time checks). Direct-mapped and lossy: a collision replaces the slot.
+type claimsCache struct {
+	seed  maphash.Seed
+	slots [claimsCacheSlots]atomic.Pointer[cachedClaims]
+}
+
+// claimsCacheSlots bounds the cache at a few MiB of live tokens.
+const claimsCacheSlots = 1 << 11
+
+type cachedClaims struct {
+	segment string // the payload segment, as the token carries it
+	claims  *payloadClaims
+}
+
+func (c *claimsCache) slot(segment string) *atomic.Pointer[cachedClaims] {
+	return &c.slots[maphash.String(c.seed, segment)&(claimsCacheSlots-1)]
+}
+
+// jsonReader decodes JSON (RFC 8259) from a string without reflection.
+// Strings without escapes are returned as slices of the input; anything
+// unusual (escapes, non-ASCII, nested values) is handed to encoding/json, so
+// values come out exactly as json.Unmarshal into an any would give them.
+type jsonReader struct {
+	s string
+	i int
+}
+
+func (d *jsonReader) space() {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *jsonReader) consume(c byte) bool {
+	if d.i < len(d.s) && d.s[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+// end accepts only trailing whitespace.
+func (d *jsonReader) end() error {
+	d.space()
+	if d.i != len(d.s) {
+		return errPayload
+	}
+	return nil
+}
+
+// string reads a JSON string.
+func (d *jsonReader) string() (string, bool) {
+	if !d.consume('"') {
+		return "", false
+	}
+	start := d.i
+	d.i += plainPrefix(d.s[d.i:])
+	if d.i < len(d.s) && d.s[d.i] == '"' {
+		d.i++
+		return d.s[start : d.i-1], true
+	}
+	// An escape, a control character or non-ASCII: find the end and let
+	// encoding/json decode (and validate) the literal (RFC 8259 §7).
+	for d.i < len(d.s) {
+		switch c := d.s[d.i]; {
+		case c == '"':
+			d.i++
+			var v string
+			if json.Unmarshal([]byte(d.s[start-1:d.i]), &v) != nil {
+				return "", false
+			}
+			return v, true
+		case c == '\\':
+			d.i += 2 // the escaped byte cannot end the string
+		case c < 0x20:
+			return "", false // control characters must be escaped
+		default:
+			d.i++
+		}
+	}
+	return "", false
+}
+
+// plainPrefix returns the length of s's prefix of plainStringByte bytes,
+// eight at a time while it can.
+func plainPrefix(s string) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		// A byte below 0x20, from 0x80, '"' or '\' (the zero-byte tests of
+		// Hacker's Delight §6-1).
+		if ((x-ones*0x20)&^x|x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+			break
+		}
+	}
+	for i < len(s) && plainStringByte[s[i]] {
+		i++
+	}
+	return i
+}
+
+// plainStringByte marks the bytes a JSON string holds as themselves: printable
+// ASCII other than the quote and the backslash.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// number reads a JSON number and returns its text (RFC 8259 §6).
+func (d *jsonReader) number() (string, bool) {
+	start := d.i
+	d.consume('-')
+	switch {
+	case d.consume('0'):
+	case d.digits() == 0:
+		return "", false
+	}
+	if d.consume('.') && d.digits() == 0 {
+		return "", false
+	}
+	if d.consume('e') || d.consume('E') {
+		if !d.consume('+') {
+			d.consume('-')
+		}
+		if d.digits() == 0 {
+			return "", false
+		}
+	}
+	return d.s[start:d.i], true
+}
+
+// float reads a JSON number as encoding/json reads it into an any.
+func (d *jsonReader) float() (float64, bool) {
+	lit, ok := d.number()
+	if !ok {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	return f, err == nil
+}
+
+func (d *jsonReader) digits() int {
+	start := d.i
+	for d.i < len(d.s) && d.s[d.i] >= '0' && d.s[d.i] <= '9' {
+		d.i++
+	}
+	return d.i - start
+}
+
+// value reads any JSON value as encoding/json decodes it into an any.
+func (d *jsonReader) value() (any, bool) {
+	if d.i >= len(d.s) {
+		return nil, false
+	}
+	switch c := d.s[d.i]; {
+	case c == '"':
+		return d.string()
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.float()
+	case strings.HasPrefix(d.s[d.i:], "true"):
+		d.i += 4
+		return true, true
+	case strings.HasPrefix(d.s[d.i:], "false"):
+		d.i += 5
+		return false, true
+	case strings.HasPrefix(d.s[d.i:], "null"):
+		d.i += 4
+		return nil, true
+	case c == '{' || c == '[':
+		// Objects and arrays are rare in access tokens: encoding/json reads
+		// exactly one value, and its offset says where the value ended.
+		dec := json.NewDecoder(strings.NewReader(d.s[d.i:]))
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		d.i += int(dec.InputOffset())
+		return v, true
+	}
+	return nil, false
+}
+
+// appendJSONString appends s as a JSON string.
+func appendJSONString(dst []byte, s string) []byte {
+	if plainPrefix(s) == len(s) && !strings.ContainsAny(s, "<>&") {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	b, _ := json.Marshal(s) // escapes and UTF-8 repair as encoding/json does them
+	return append(dst, b...)
+}
+
+// appendJSONValue appends an identity claim value.
+func appendJSONValue(dst []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return appendJSONString(dst, v), nil
+	case bool:
+		return strconv.AppendBool(dst, v), nil
+	case nil:
+		return append(dst, "null"...), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
 }
