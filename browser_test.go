@@ -7,6 +7,7 @@ package oauthproxy_test
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -55,7 +56,7 @@ func newClientApp(t *testing.T) *clientApp {
 
 // await returns the next authorization response once the browser shows the
 // client's page, or fails the test when none comes in time.
-func (app *clientApp) await(b *browsertest.Browser) url.Values {
+func (app *clientApp) await(b *browsertest.Tab) url.Values {
 	app.t.Helper()
 	select {
 	case q := <-app.responses:
@@ -95,7 +96,7 @@ type browserLogin struct {
 
 // startBrowserLogin opens /oauth/authorize for c in the browser, as an MCP
 // client does when it opens the system browser.
-func startBrowserLogin(t *testing.T, e *env, b *browsertest.Browser, c registered, app *clientApp, scope string) browserLogin {
+func startBrowserLogin(t *testing.T, e *env, b *browsertest.Tab, c registered, app *clientApp, scope string) browserLogin {
 	t.Helper()
 	l := browserLogin{verifier: pkce.GenerateVerifier(), state: "browser-state-" + pkce.GenerateVerifier()[:8]}
 	q := url.Values{
@@ -133,7 +134,7 @@ func (l browserLogin) redeem(t *testing.T, e *env, c registered, app *clientApp,
 
 // waitConsentPage waits until the consent page is on screen and has loaded
 // its style (a CSP-blocked stylesheet would leave the buttons unstyled).
-func waitConsentPage(t *testing.T, b *browsertest.Browser) {
+func waitConsentPage(t *testing.T, b *browsertest.Tab) {
 	t.Helper()
 	require.NoError(t, chromedp.Do(b.Ctx, chromedp.WaitVisible(chromedp.CSS("button.approve"))))
 	styled, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](
@@ -144,7 +145,7 @@ func waitConsentPage(t *testing.T, b *browsertest.Browser) {
 
 // requireNoConsoleErrors fails on any error in the console: a CSP violation
 // (a blocked style or image) shows up there.
-func requireNoConsoleErrors(t *testing.T, b *browsertest.Browser) {
+func requireNoConsoleErrors(t *testing.T, b *browsertest.Tab) {
 	t.Helper()
 	for _, m := range b.Console() {
 		if strings.HasPrefix(m, "error:") || strings.HasPrefix(m, "exception:") {
@@ -153,11 +154,32 @@ func requireNoConsoleErrors(t *testing.T, b *browsertest.Browser) {
 	}
 }
 
-func TestBrowser_ApproveGivesTheClientACode(t *testing.T) {
+// TestBrowser runs every browser scenario in one Chromium; each scenario
+// gets its own tab in a fresh browser context (no shared cookies) and its
+// own proxy, upstream and client.
+func TestBrowser(t *testing.T) {
+	browser := browsertest.New(t)
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, *browsertest.Browser)
+	}{
+		{"ApproveGivesTheClientACode", browserApproveGivesTheClientACode},
+		{"DenyReturnsAccessDenied", browserDenyReturnsAccessDenied},
+		{"KeyboardOnlyApproval", browserKeyboardOnlyApproval},
+		{"RememberedConsentSkipsThePage", browserRememberedConsentSkipsThePage},
+		{"ConsentPageCannotBeFramed", browserConsentPageCannotBeFramed},
+		{"ConsentPageIsAccessible", browserConsentPageIsAccessible},
+		{"ConsentPageScreenshot", browserConsentPageScreenshot},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, browser) })
+	}
+}
+
+func browserApproveGivesTheClientACode(t *testing.T, browser *browsertest.Browser) {
 	e := newEnv(t, withConfig(func(c *oauthproxy.Config) { c.ProviderName = "Example IdP" }))
 	app := newClientApp(t)
 	c := e.register("none", app.redirectURI)
-	b := browsertest.New(t)
+	b := browser.NewTab(t)
 
 	login := startBrowserLogin(t, e, b, c, app, "openid email")
 	waitConsentPage(t, b)
@@ -174,11 +196,11 @@ func TestBrowser_ApproveGivesTheClientACode(t *testing.T) {
 	login.redeem(t, e, c, app, app.await(b))
 }
 
-func TestBrowser_DenyReturnsAccessDenied(t *testing.T) {
+func browserDenyReturnsAccessDenied(t *testing.T, browser *browsertest.Browser) {
 	e := newEnv(t)
 	app := newClientApp(t)
 	c := e.register("none", app.redirectURI)
-	b := browsertest.New(t)
+	b := browser.NewTab(t)
 
 	login := startBrowserLogin(t, e, b, c, app, "openid")
 	waitConsentPage(t, b)
@@ -191,11 +213,11 @@ func TestBrowser_DenyReturnsAccessDenied(t *testing.T) {
 	assert.Empty(t, e.idp.LastAuthorizeQuery(), "the upstream is never visited")
 }
 
-func TestBrowser_KeyboardOnlyApproval(t *testing.T) {
+func browserKeyboardOnlyApproval(t *testing.T, browser *browsertest.Browser) {
 	e := newEnv(t, withConfig(func(c *oauthproxy.Config) { c.ConsentRememberTTL = 7 * 24 * time.Hour }))
 	app := newClientApp(t)
 	c := e.register("none", app.redirectURI)
-	b := browsertest.New(t)
+	b := browser.NewTab(t)
 
 	login := startBrowserLogin(t, e, b, c, app, "openid email")
 	waitConsentPage(t, b)
@@ -226,11 +248,11 @@ func TestBrowser_KeyboardOnlyApproval(t *testing.T) {
 	login.redeem(t, e, c, app, app.await(b))
 }
 
-func TestBrowser_RememberedConsentSkipsThePage(t *testing.T) {
+func browserRememberedConsentSkipsThePage(t *testing.T, browser *browsertest.Browser) {
 	e := newEnv(t, withConfig(func(c *oauthproxy.Config) { c.ConsentRememberTTL = 30 * 24 * time.Hour }))
 	app := newClientApp(t)
 	c := e.register("none", app.redirectURI)
-	b := browsertest.New(t)
+	b := browser.NewTab(t)
 
 	consentShown := func(t *testing.T, since int64) bool {
 		t.Helper()
@@ -274,7 +296,7 @@ func TestBrowser_RememberedConsentSkipsThePage(t *testing.T) {
 	assert.Equal(t, "access_denied", app.await(b).Get("error"))
 }
 
-func TestBrowser_ConsentPageCannotBeFramed(t *testing.T) {
+func browserConsentPageCannotBeFramed(t *testing.T, browser *browsertest.Browser) {
 	e := newEnv(t)
 	c := e.register("none")
 
@@ -293,7 +315,7 @@ func TestBrowser_ConsentPageCannotBeFramed(t *testing.T) {
 			`<iframe id="control" name="control" src="` + controlURL + `" width="300" height="200"></iframe>`))
 	}))
 	t.Cleanup(attacker.Close)
-	b := browsertest.New(t)
+	b := browser.NewTab(t)
 
 	require.NoError(t, chromedp.Do(b.Ctx, chromedp.Navigate(attacker.URL)))
 	var frames map[string]*cdp.Frame
@@ -335,42 +357,134 @@ func TestBrowser_ConsentPageCannotBeFramed(t *testing.T) {
 	assert.True(t, refused, "Chrome reports the refused framing; console: %q", b.Console())
 }
 
-// TestBrowser_ConsentPageScreenshot renders the consent page as the README
-// shows it. With OAUTHPROXY_UPDATE_SCREENSHOT=1 it writes docs/consent.png.
-func TestBrowser_ConsentPageScreenshot(t *testing.T) {
+// contrastFailures lists the text on the page whose contrast with its
+// background is below WCAG 2.2 AA (1.4.3: 4.5:1, or 3:1 for large text).
+const contrastFailures = `(() => {
+	const parse = c => {
+		const m = c.match(/rgba?\(([^)]+)\)/);
+		if (!m) return null;
+		const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(parseFloat);
+		return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+	};
+	const lum = ({r, g, b}) => {
+		const f = v => { v /= 255; return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+		return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+	};
+	const background = el => {
+		for (let e = el; e; e = e.parentElement) {
+			const c = parse(getComputedStyle(e).backgroundColor);
+			if (c && c.a > 0.5) return c;
+		}
+		return {r: 255, g: 255, b: 255, a: 1};
+	};
+	const bad = [];
+	const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+	while (walk.nextNode()) {
+		const text = walk.currentNode.textContent.trim();
+		const el = walk.currentNode.parentElement;
+		if (!text || !el.getClientRects().length) continue;
+		const s = getComputedStyle(el);
+		const l1 = lum(parse(s.color)), l2 = lum(background(el));
+		const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+		const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight, 10) >= 700;
+		const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+		if (ratio < need) bad.push(text.slice(0, 40) + ": " + ratio.toFixed(2) + " < " + need);
+	}
+	return bad;
+})()`
+
+// unlabelledControls lists form controls a screen reader cannot name.
+const unlabelledControls = `[...document.querySelectorAll('input:not([type=hidden]), button, select, textarea')]
+	.filter(el => !(el.labels && el.labels.length) && !el.textContent.trim() && !el.getAttribute('aria-label'))
+	.map(el => el.outerHTML)`
+
+func browserConsentPageIsAccessible(t *testing.T, browser *browsertest.Browser) {
+	b := browser.NewTab(t) // one tab for every variant; each gets its own proxy
+	for _, tc := range []struct {
+		name   string
+		accent string
+		scheme string
+		width  int64
+	}{
+		{"light", "", "light", 1000},
+		{"dark", "", "dark", 1000},
+		{"light accent", "#ffcc00", "light", 1000},
+		{"dark accent in dark mode", "#111111", "dark", 1000},
+		{"narrow phone", "", "light", 320},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, withConfig(func(c *oauthproxy.Config) {
+				c.ConsentRememberTTL = 24 * time.Hour
+				c.Branding.AccentColor = tc.accent
+			}))
+			app := newClientApp(t)
+			c := e.register("none", app.redirectURI)
+			require.NoError(t, chromedp.Do(b.Ctx, chromedp.EmulateViewport(tc.width, 800)))
+			_, err := chromedp.Call(b.Ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: tc.scheme}},
+			})
+			require.NoError(t, err)
+			startBrowserLogin(t, e, b, c, app, "openid email")
+			waitConsentPage(t, b)
+
+			bad, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](contrastFailures))
+			require.NoError(t, err)
+			assert.Empty(t, bad, "text below WCAG AA contrast")
+			unlabelled, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](unlabelledControls))
+			require.NoError(t, err)
+			assert.Empty(t, unlabelled, "form controls without a label")
+			fits, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](
+				`document.documentElement.scrollWidth <= window.innerWidth`))
+			require.NoError(t, err)
+			assert.True(t, fits, "no sideways scrolling at %dpx", tc.width)
+			minTarget, err := chromedp.Run(b.Ctx, chromedp.Evaluate[float64](
+				`Math.min(...[...document.querySelectorAll('button')].map(b => b.getBoundingClientRect().height))`))
+			require.NoError(t, err)
+			assert.GreaterOrEqual(t, minTarget, 44.0, "buttons are comfortable touch targets")
+			requireNoConsoleErrors(t, b)
+
+			// The checks can fail: faint text is caught.
+			bad, err = chromedp.Run(b.Ctx, chromedp.Evaluate[[]string](
+				`document.querySelector('.fine').style.color = getComputedStyle(document.querySelector('main')).backgroundColor, `+contrastFailures))
+			require.NoError(t, err)
+			assert.NotEmpty(t, bad, "the contrast check itself works")
+		})
+	}
+}
+
+// browserConsentPageScreenshot renders the consent page as the README
+// shows it; with OAUTHPROXY_UPDATE_SCREENSHOT=1 it writes docs/consent.png.
+func browserConsentPageScreenshot(t *testing.T, browser *browsertest.Browser) {
 	e := newEnv(t, withConfig(func(c *oauthproxy.Config) {
 		c.ProviderName = "GitHub"
 		c.Scopes = []string{"read:user", "user:email", "offline_access"}
 		c.ConsentRememberTTL = 30 * 24 * time.Hour
 		c.Branding.ProductName = "Acme MCP"
 	}))
-	app := newClientApp(t)
-	c := e.registerNamed("Claude Code", app.redirectURI)
-	b := browsertest.New(t)
+	// The MCP Inspector's redirect URI; nothing needs to listen there, the
+	// picture is taken before the decision.
+	app := &clientApp{t: t, redirectURI: "http://localhost:6274/oauth/callback"}
+	c := e.registerNamed("MCP Inspector", app.redirectURI)
+	b := browser.NewTab(t)
 
-	require.NoError(t, chromedp.Do(b.Ctx, chromedp.EmulateViewport(720, 860, chromedp.EmulateScale(2))))
+	const width, scale = 640, 2
+	require.NoError(t, chromedp.Do(b.Ctx, chromedp.EmulateViewport(width, 800, chromedp.EmulateScale(scale))))
 	startBrowserLogin(t, e, b, c, app, "read:user user:email offline_access")
 	waitConsentPage(t, b)
+	height, err := chromedp.Run(b.Ctx, chromedp.Evaluate[int64](`document.documentElement.scrollHeight`))
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Do(b.Ctx, chromedp.EmulateViewport(width, height, chromedp.EmulateScale(scale))))
 	requireNoConsoleErrors(t, b)
-	png, err := b.Screenshot(b.Ctx)
+	shot, err := b.Screenshot(b.Ctx)
 	require.NoError(t, err)
+	img, err := png.DecodeConfig(bytes.NewReader(shot))
+	require.NoError(t, err)
+	require.Equal(t, width*scale, img.Width)
 
-	out := filepath.Join(t.TempDir(), "consent.png")
 	if os.Getenv("OAUTHPROXY_UPDATE_SCREENSHOT") == "1" {
-		out = filepath.Join("docs", "consent.png")
+		out := filepath.Join("docs", "consent.png")
 		require.NoError(t, os.MkdirAll("docs", 0o755))
+		require.NoError(t, os.WriteFile(out, shot, 0o644))
+		t.Logf("wrote %s (%dx%d)", out, img.Width, img.Height)
 	}
-	require.NoError(t, os.WriteFile(out, png, 0o644))
-	t.Logf("consent page screenshot: %s", out)
-
-	// The dark variant renders too, without errors.
-	_, err = chromedp.Call(b.Ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
-		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
-	})
-	require.NoError(t, err)
-	dark, err := b.Screenshot(b.Ctx)
-	require.NoError(t, err)
-	darkOut := filepath.Join(t.TempDir(), "consent-dark.png")
-	require.NoError(t, os.WriteFile(darkOut, dark, 0o644))
-	t.Logf("dark variant: %s", darkOut)
 }

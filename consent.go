@@ -17,12 +17,15 @@ const consentPath = "/oauth/consent"
 type ConsentPage struct {
 	TransactionID string
 	ClientID      string
-	// ClientName is the registered client_name ("An unnamed application" when
-	// there is none).
+	// ClientName is the client's own client_name ("An unnamed application"
+	// when there is none). Every client chooses its name, so it is never
+	// proof of who the client is.
 	ClientName string
-	// ClientVerified is false for dynamically registered clients (RFC 7591):
-	// they chose their own name, so the page marks it unverified.
-	ClientVerified bool
+	// ClientDomain is, for a client identified by a Client ID Metadata
+	// Document (Config.EnableCIMD), the host of its https client_id URL: the
+	// one thing about it the proxy checked. It is empty for dynamically
+	// registered clients (RFC 7591), which the page marks unverified.
+	ClientDomain string
 	// RedirectHost is where the authorization code will be sent: the redirect
 	// URI's host, with its scheme when that is not http(s) (an app link such as
 	// "cursor://anysphere.cursor-mcp").
@@ -90,6 +93,11 @@ func (p *Proxy) ConsentPage(ctx context.Context, txnID, csrfCookie string) (*Con
 			page.RedirectHost = u.Scheme + "://" + u.Host
 		}
 		page.RedirectIsLoopback = u.Scheme == "http" && redirecturi.IsLoopbackHost(u.Hostname())
+	}
+	if client.MetadataDocument {
+		if u, err := url.Parse(client.ClientID); err == nil {
+			page.ClientDomain = u.Host
+		}
 	}
 	return page, nil
 }

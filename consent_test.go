@@ -81,6 +81,17 @@ func TestConsent_CustomSchemeRedirectShowsTheScheme(t *testing.T) {
 	assert.NotContains(t, page.Body, "an application on this computer")
 }
 
+func TestConsent_MetadataDocumentClientShowsItsDomain(t *testing.T) {
+	clientID, pool := metadataDocumentServer(t, clientRedirect)
+	e := newEnv(t, withCIMD(pool, true))
+	page, _ := e.secOpenConsent(newSecBrowser(t), authorizeParams(registered{ID: clientID}, pkce.Challenge(pkce.GenerateVerifier())))
+	u, err := url.Parse(clientID)
+	require.NoError(t, err)
+	assert.Contains(t, page.Body, `<strong>Metadata Client</strong><span class="badge domain">`+u.Host+`</span>`)
+	assert.Contains(t, page.Body, "identified by its website, <strong>"+u.Host+"</strong>; its name is its own claim")
+	assert.NotContains(t, page.Body, ">Unverified<")
+}
+
 func TestConsent_ScopeDescriptionsOverrideBuiltIns(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *oauthproxy.Config) {
 		c.Scopes = []string{"openid", "tools:run"}
@@ -472,7 +483,7 @@ func TestConsent_TypedAPIRemembers(t *testing.T) {
 	page, err := e.proxy.ConsentPage(ctx, res.TransactionID, "")
 	require.NoError(t, err)
 	assert.Equal(t, "30 days", page.RememberFor)
-	assert.False(t, page.ClientVerified)
+	assert.Empty(t, page.ClientDomain, "a registered client has no verified domain")
 	assert.Equal(t, []oauthproxy.ScopePermission{{Scope: "openid", Description: "Confirm who you are", Known: true}}, page.Permissions)
 
 	decision, err := e.proxy.HandleConsent(ctx, &oauthproxy.ConsentDecision{

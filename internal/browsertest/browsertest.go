@@ -1,7 +1,9 @@
 // Package browsertest starts a headless Chromium for a test and drives it with
-// chromedp: one fresh browser (own profile, no network beyond loopback) per
-// test, stopped when the test ends, with a screenshot and the browser console
-// saved when the test fails.
+// chromedp: one browser process per test (own profile, loopback only),
+// stopped with every helper process when the test ends, and isolated tabs
+// (each its own browser context: no shared cookies) for subtests. A failing
+// test leaves a screenshot, the page URL and the console behind and says
+// where.
 package browsertest
 
 import (
@@ -30,14 +32,20 @@ const RequireEnv = "OAUTHPROXY_REQUIRE_BROWSER"
 // something is broken.
 const Timeout = 90 * time.Second
 
-// Browser is one running Chromium with one tab.
+// Browser is one running Chromium.
 type Browser struct {
+	root    context.Context // the first tab; its context owns the process
+	dataDir string
+}
+
+// Tab is a tab in a browser context of its own, so it shares no cookies or
+// storage with any other tab.
+type Tab struct {
 	// Ctx runs actions in the tab; it ends with the test or after Timeout.
 	Ctx context.Context
 
-	t       testing.TB
-	tab     context.Context
-	dataDir string
+	t   testing.TB
+	tab context.Context
 
 	mu      sync.Mutex
 	console []string
@@ -54,8 +62,8 @@ func ExecPath() (string, error) {
 }
 
 // New starts a browser for t, or skips t when none is installed (fails when
-// OAUTHPROXY_REQUIRE_BROWSER=1). Call it after starting the servers the test
-// uses, so the browser is stopped before they are.
+// OAUTHPROXY_REQUIRE_BROWSER=1). Call it before the servers the test starts
+// in subtests, or after the servers of t itself, so the browser stops first.
 func New(t testing.TB) *Browser {
 	t.Helper()
 	path, err := ExecPath()
@@ -66,7 +74,7 @@ func New(t testing.TB) *Browser {
 		t.Skipf("skipping browser test: %v; `make test` installs it (apt-get install chromium), set %s=1 to fail instead", err, RequireEnv)
 	}
 
-	b := &Browser{t: t, dataDir: t.TempDir()}
+	b := &Browser{dataDir: t.TempDir()}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(path),
 		chromedp.Headless,
@@ -93,56 +101,62 @@ func New(t testing.TB) *Browser {
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("force-color-profile", "srgb"),
-		// Keep http://127.0.0.1 as it is: no HTTPS upgrade, no DNS
-		// prefetching, no proxy.
+		// Keep http://127.0.0.1 as it is: no HTTPS upgrade, no proxy.
 		chromedp.Flag("disable-features", "HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,Translate,OptimizationHints,MediaRouter"),
 		chromedp.Flag("no-proxy-server", true),
 	)
-	tab, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	b.tab = tab
+	root, cancelRoot := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	b.root = root
 
-	stopped := false
 	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
 		var helpers []process
-		if c := chromedp.FromContext(tab); c != nil && c.Browser != nil && c.Browser.Process() != nil {
+		if c := chromedp.FromContext(root); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 			helpers = processTree(c.Browser.Process().Pid)
 		}
-		cctx, ccancel := context.WithTimeout(tab, 20*time.Second)
+		cctx, ccancel := context.WithTimeout(root, 20*time.Second)
 		if err := chromedp.Cancel(cctx); err != nil && !errors.Is(err, context.Canceled) {
 			t.Logf("browsertest: closing the browser: %v", err)
 		}
 		ccancel()
-		cancelTab()
+		cancelRoot()
 		cancelAlloc()
-		b.reapLeftovers(helpers)
+		reapLeftovers(t, helpers)
 	}
-	// The first action starts the browser; its life is tied to tab, which has
-	// no deadline. Ctx, derived from it, carries the test's time budget.
-	if err := chromedp.Do(tab); err != nil {
+	// The first action starts the browser. Its life is tied to root, which
+	// has no deadline; tabs carry the time budgets.
+	if err := chromedp.Do(root); err != nil {
 		stop()
 		t.Fatalf("browsertest: starting %s: %v", path, err)
 	}
-	ctx, cancelCtx := context.WithTimeout(tab, Timeout)
-	b.Ctx = ctx
-	go b.collectConsole(chromedp.Console(tab))
+	t.Cleanup(stop)
+	return b
+}
 
+// NewTab opens a tab in a fresh browser context for t, closed when t ends.
+// Its Ctx times out after Timeout.
+func (b *Browser) NewTab(t testing.TB) *Tab {
+	t.Helper()
+	tab, cancelTab := chromedp.NewContext(b.root, chromedp.WithNewBrowserContext())
+	if err := chromedp.Do(tab); err != nil {
+		cancelTab()
+		t.Fatalf("browsertest: opening a tab: %v", err)
+	}
+	ctx, cancelCtx := context.WithTimeout(tab, Timeout)
+	tb := &Tab{Ctx: ctx, t: t, tab: tab}
+	go tb.collectConsole(chromedp.Console(tab))
 	t.Cleanup(func() {
 		if t.Failed() {
-			b.saveFailure()
+			tb.saveFailure()
 		}
 		cancelCtx()
-		stop()
+		cancelTab()
 	})
-	return b
+	return tb
 }
 
 // collectConsole keeps every console message and browser log entry (CSP
 // violations among them) for assertions and failure reports.
-func (b *Browser) collectConsole(messages iter.Seq2[chromedp.ConsoleMessage, error]) {
+func (b *Tab) collectConsole(messages iter.Seq2[chromedp.ConsoleMessage, error]) {
 	for m, err := range messages {
 		if err != nil {
 			return
@@ -154,21 +168,21 @@ func (b *Browser) collectConsole(messages iter.Seq2[chromedp.ConsoleMessage, err
 }
 
 // Console returns the console messages and browser log entries so far.
-func (b *Browser) Console() []string {
+func (b *Tab) Console() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.console...)
 }
 
 // Screenshot captures the viewport as PNG.
-func (b *Browser) Screenshot(ctx context.Context) ([]byte, error) {
+func (b *Tab) Screenshot(ctx context.Context) ([]byte, error) {
 	return chromedp.Run(ctx, chromedp.CaptureScreenshot())
 }
 
 // saveFailure writes a screenshot, the page URL and the console of a failed
 // test to a directory that outlives the test (t.TempDir is removed when the
 // test ends) and says where.
-func (b *Browser) saveFailure() {
+func (b *Tab) saveFailure() {
 	dir, err := os.MkdirTemp("", "oauthproxy-browsertest-"+safeName(b.t.Name())+"-")
 	if err != nil {
 		b.t.Logf("browsertest: cannot save the failure screenshot: %v", err)
@@ -200,7 +214,7 @@ func (b *Browser) saveFailure() {
 // main process has exited when chromedp.Cancel returns; its helpers
 // (zygote, renderers, crash handler), listed before the shutdown, get a few
 // seconds to follow and are then killed by pid.
-func (b *Browser) reapLeftovers(helpers []process) {
+func reapLeftovers(t testing.TB, helpers []process) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var alive []process
@@ -214,11 +228,11 @@ func (b *Browser) reapLeftovers(helpers []process) {
 		}
 		if time.Now().After(deadline) {
 			for _, p := range alive {
-				b.t.Logf("browsertest: killing leftover browser process %d", p.pid)
+				t.Logf("browsertest: killing leftover browser process %d", p.pid)
 				p.kill()
 			}
 			if deadline.Add(5 * time.Second).Before(time.Now()) {
-				b.t.Errorf("browsertest: browser processes still running after shutdown: %v", alive)
+				t.Errorf("browsertest: browser processes still running after shutdown: %v", alive)
 				return
 			}
 		}
