@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/oauthproxy-go/oauthproxy"
 	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
@@ -450,23 +451,13 @@ func BenchmarkFlow(b *testing.B) {
 	})
 }
 
-// measure runs op in b.Loop with allocations reported and adds the process
-// CPU time per op as the cpu-ns/op metric: on a shared machine wall time
-// mostly measures the neighbours, CPU time mostly measures op. CPU spent
-// refilling q (timer stopped) is left out.
+// measure is loadtest.Measure, leaving out what q spent refilling.
 func measure(b *testing.B, q *batch, op func()) {
-	b.ReportAllocs()
-	n := 0
-	start := processCPU()
-	for b.Loop() {
-		op()
-		n++
-	}
-	used := processCPU() - start
+	var paused *time.Duration
 	if q != nil {
-		used -= q.paused
+		paused = &q.paused
 	}
-	b.ReportMetric(float64(used)/float64(n), "cpu-ns/op")
+	loadtest.Measure(b, paused, op)
 }
 
 // batch hands out steps prepared ahead of the timed loop, refilling with the
@@ -475,7 +466,7 @@ type batch struct {
 	b      *testing.B
 	make   func() *pending
 	items  []*pending
-	paused int64 // CPU spent refilling
+	paused time.Duration // CPU spent refilling
 }
 
 const batchSize = 512
@@ -487,11 +478,11 @@ func prepared(b *testing.B, make func() *pending) *batch {
 func (q *batch) next() *pending {
 	if len(q.items) == 0 {
 		q.b.StopTimer()
-		start := processCPU()
+		start := loadtest.CPUTime()
 		for range batchSize {
 			q.items = append(q.items, q.make())
 		}
-		q.paused += processCPU() - start
+		q.paused += loadtest.CPUTime() - start
 		q.b.StartTimer()
 	}
 	fl := q.items[len(q.items)-1]
