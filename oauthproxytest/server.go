@@ -13,15 +13,18 @@
 // tokens issued from it (RFC 6749 §4.1.2). Errors about client_id or redirect_uri
 // render a 400 page; other authorization errors redirect with error and state.
 //
-// A typical test:
+// A typical test starts the provider, points the proxy at it, and lets a Browser
+// play the user:
 //
-//	idp := oauthproxytest.NewServer(oauthproxytest.Options{ClientID: "proxy", ClientSecret: "s3cret"})
-//	defer idp.Close()
+//	idp := oauthproxytest.Start(t, oauthproxytest.Options{ClientID: "proxy", ClientSecret: "s3cret", LoginPage: true})
 //	// point the proxy at idp.AuthorizationEndpoint() and idp.TokenEndpoint() ...
+//	res, err := oauthproxytest.NewBrowser(t).Authorize(authorizationURL)
+//	// redeem res.Code at the proxy's token endpoint ...
 package oauthproxytest
 
 import (
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -183,23 +186,11 @@ type Server struct {
 }
 
 // NewServer validates opts, then starts a Server on 127.0.0.1. Like httptest, it
-// panics on bad options instead of returning an error. The caller must Close it.
+// panics on bad options instead of returning an error. The caller must Close it;
+// in a test, Start does that.
 func NewServer(opts Options) *Server {
-	switch {
-	case opts.ClientID == "" || opts.ClientSecret == "":
-		panic("oauthproxytest: Options.ClientID and Options.ClientSecret are required")
-	case opts.AuthMethod != "" && opts.AuthMethod != AuthMethodBasic && opts.AuthMethod != AuthMethodPost:
-		panic(fmt.Sprintf("oauthproxytest: unsupported Options.AuthMethod %q", opts.AuthMethod))
-	case opts.AccessTokenTTL < 0:
-		panic("oauthproxytest: negative Options.AccessTokenTTL")
-	case opts.RotateRefreshTokens && opts.OmitRefreshTokenOnRefresh:
-		panic("oauthproxytest: RotateRefreshTokens and OmitRefreshTokenOnRefresh exclude each other")
-	case opts.IssuerPath != "" && !validIssuerPath(opts.IssuerPath):
-		panic(fmt.Sprintf("oauthproxytest: Options.IssuerPath %q must start with / and not end with one", opts.IssuerPath))
-	case opts.EntraTenantID != "" && !validPathSegment(opts.EntraTenantID):
-		panic(fmt.Sprintf("oauthproxytest: Options.EntraTenantID %q is not a path segment", opts.EntraTenantID))
-	case opts.EntraTenantID != "" && (opts.IssuerPath != "" || opts.IssuerTrailingSlash):
-		panic("oauthproxytest: Options.EntraTenantID sets the issuer; it excludes IssuerPath and IssuerTrailingSlash")
+	if err := validateOptions(opts); err != nil {
+		panic(err.Error())
 	}
 	if opts.AuthMethod == "" {
 		opts.AuthMethod = AuthMethodBasic
@@ -227,6 +218,28 @@ func NewServer(opts Options) *Server {
 	}
 	s.ts = httptest.NewServer(s.routes())
 	return s
+}
+
+// validateOptions reports the first problem with opts, for NewServer's panic
+// and Start's t.Fatal.
+func validateOptions(opts Options) error {
+	switch {
+	case opts.ClientID == "" || opts.ClientSecret == "":
+		return errors.New("oauthproxytest: Options.ClientID and Options.ClientSecret are required")
+	case opts.AuthMethod != "" && opts.AuthMethod != AuthMethodBasic && opts.AuthMethod != AuthMethodPost:
+		return fmt.Errorf("oauthproxytest: unsupported Options.AuthMethod %q", opts.AuthMethod)
+	case opts.AccessTokenTTL < 0:
+		return errors.New("oauthproxytest: negative Options.AccessTokenTTL")
+	case opts.RotateRefreshTokens && opts.OmitRefreshTokenOnRefresh:
+		return errors.New("oauthproxytest: RotateRefreshTokens and OmitRefreshTokenOnRefresh exclude each other")
+	case opts.IssuerPath != "" && !validIssuerPath(opts.IssuerPath):
+		return fmt.Errorf("oauthproxytest: Options.IssuerPath %q must start with / and not end with one", opts.IssuerPath)
+	case opts.EntraTenantID != "" && !validPathSegment(opts.EntraTenantID):
+		return fmt.Errorf("oauthproxytest: Options.EntraTenantID %q is not a path segment", opts.EntraTenantID)
+	case opts.EntraTenantID != "" && (opts.IssuerPath != "" || opts.IssuerTrailingSlash):
+		return errors.New("oauthproxytest: Options.EntraTenantID sets the issuer; it excludes IssuerPath and IssuerTrailingSlash")
+	}
+	return nil
 }
 
 func (s *Server) routes() http.Handler {
