@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 )
 
 // Remembered consent (Config.ConsentRememberTTL): after an approval with
@@ -16,7 +18,8 @@ import (
 //	v1.<expiry, unix seconds>.<scopes, base64url>.<HMAC>
 //
 // The HMAC (ConsentSigningKey, its own purpose) covers the client id, the
-// exact redirect URI, the sorted scope set and the expiry, so the cookie
+// redirect URI (a loopback one without its port, which native clients change
+// every run: RFC 8252 §7.3), the sorted scope set and the expiry, so the cookie
 // vouches for nothing else: another client, another redirect URI, a wider
 // scope set or a forged expiry all fall back to the consent page.
 
@@ -40,7 +43,7 @@ func (p *Proxy) rememberConsent(clientID, redirectURI string, scopes []string) s
 	exp := strconv.FormatInt(p.cfg.Now().Add(p.cfg.ConsentRememberTTL).Unix(), 10)
 	set := canonicalScopes(scopes)
 	v := rememberVersion + "." + exp + "." + base64.RawURLEncoding.EncodeToString([]byte(set)) + "." +
-		p.sign(purposeRemember, clientID, redirectURI, set, exp)
+		p.sign(purposeRemember, clientID, redirecturi.Canonical(redirectURI), set, exp)
 	if len(v) > maxRememberCookie {
 		p.log.Warn("oauthproxy: scope set too large to remember consent", "client_id", clientID)
 		return ""
@@ -69,7 +72,7 @@ func (p *Proxy) consentRemembered(value, clientID, redirectURI string, scopes []
 		return false
 	}
 	set := string(rawSet)
-	if !p.verifySigned(parts[3], purposeRemember, clientID, redirectURI, set, parts[1]) {
+	if !p.verifySigned(parts[3], purposeRemember, clientID, redirecturi.Canonical(redirectURI), set, parts[1]) {
 		return false
 	}
 	now := p.cfg.Now()

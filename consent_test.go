@@ -260,6 +260,21 @@ func TestConsent_RememberedConsentSkipsThePage(t *testing.T) {
 		})
 	}
 
+	// A native client picks a new loopback port each run (RFC 8252 §7.3): the
+	// remembered consent still holds.
+	t.Run("another loopback port", func(t *testing.T) {
+		const movedRedirect = "http://127.0.0.1:5555/client/callback"
+		verifier := pkce.GenerateVerifier()
+		q := authorizeParams(c, pkce.Challenge(verifier))
+		q.Set("redirect_uri", movedRedirect)
+		h := e.secAuthorize(b, q)
+		require.Equal(t, http.StatusFound, h.Status, h.Body)
+		require.True(t, strings.HasPrefix(h.Location.String(), e.idp.AuthorizationEndpoint()),
+			"a remembered consent survives a new loopback port, got %s", h.Location)
+		got := secClientRedirect(t, b.get(e.secToCallback(b, h)), movedRedirect)
+		assert.NotEmpty(t, got.Get("code"))
+	})
+
 	// Another browser has no such cookie and is asked.
 	other := e.secAuthorize(newSecBrowser(t), authorizeParams(c, pkce.Challenge(pkce.GenerateVerifier())))
 	assert.Equal(t, "/oauth/consent", other.Location.Path)
