@@ -45,3 +45,21 @@ fuzz-smoke fuzz:
 		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
+
+# Benchmarks (README "Performance"): every hot path beside its floor, on one
+# CPU, BENCHCOUNT runs each for benchstat (make bench > new.txt; benchstat
+# old.txt new.txt). cpu-ns/op is CPU time, steadier than ns/op on a shared
+# machine. BENCH picks benchmarks by regexp.
+BENCH ?= .
+BENCHCOUNT ?= 6
+BENCHTIME ?= 1s
+.PHONY: bench load
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -cpu 1 -timeout 60m . ./storage
+
+# The load tool: a proxy in process with an instant upstream, complete flows,
+# a token burst and refresh and bearer storms over loopback HTTP, bounded in
+# count and time. LOADFLAGS passes flags (go run ./cmd/oauthproxy-load -h).
+LOADFLAGS ?=
+load:
+	$(GO) run ./cmd/oauthproxy-load $(LOADFLAGS)

@@ -1,0 +1,194 @@
+// Command oauthproxy-load puts an oauthproxy under load and reports what it
+// measured: flows/s, requests/s, p50/p90/p99 latency per endpoint, errors,
+// allocations and peak RSS.
+//
+// By default it starts a proxy in process, on a loopback port, in front of an
+// upstream that answers instantly without sockets, so only the proxy's own
+// work is measured. It then runs, each bounded in count and time:
+//
+//  1. flows: complete flows (register, authorize, consent page and approval,
+//     upstream, callback, token, refresh, protected call), one client each;
+//  2. logins: browser logins that leave authorization codes, then
+//  3. token burst: every code redeemed at once, as when many clients
+//     reconnect;
+//  4. refresh storm: refresh-token rotations for -storm;
+//  5. bearer storm: protected calls through RequireBearer for -storm.
+//
+// With -url it drives another proxy instead (loopback only; its upstream
+// must approve logins without a human). With -serve it only runs the
+// in-process proxy, so the load can come from another process:
+//
+//	oauthproxy-load -serve 127.0.0.1:8080 &
+//	oauthproxy-load -url http://127.0.0.1:8080
+//
+// The proxy's signing and encryption keys are generated per run.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/internal/loadtest"
+)
+
+func main() {
+	var (
+		target     = flag.String("url", "", "drive the proxy at this loopback `URL` (its BaseURL) instead of one in process")
+		serve      = flag.String("serve", "", "only serve the in-process proxy on this loopback `address` until interrupted")
+		flows      = flag.Int("flows", 200, "complete flows in the first phase")
+		codes      = flag.Int("codes", 4000, "authorization codes made, then redeemed at once in the token burst")
+		conc       = flag.Int("c", 16, "concurrent workers in every phase")
+		storm      = flag.Duration("storm", 5*time.Second, "length of the refresh storm and of the bearer storm")
+		stormMax   = flag.Int("storm-requests", 1_000_000, "most requests in each storm")
+		maxTime    = flag.Duration("max-time", 50*time.Second, "stop the whole run after this long")
+		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the run to `file`")
+		quiet      = flag.Bool("quiet", false, "no progress line")
+	)
+	flag.Parse()
+	if err := run(*target, *serve, *cpuProfile, *quiet, loadtest.Config{
+		Flows: *flows, Codes: *codes, Concurrency: *conc, StormTime: *storm,
+		StormRequests: *stormMax, MaxTime: *maxTime,
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, "oauthproxy-load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(target, serve, cpuProfile string, quiet bool, cfg loadtest.Config) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	if serve != "" {
+		return serveOnly(ctx, serve)
+	}
+	// The instant upstream also answers the browser's visit to its
+	// authorization endpoint, for a proxy in another process too.
+	up := loadtest.NewUpstream()
+	cfg.Upstream = up
+	if !quiet {
+		cfg.Progress = os.Stderr
+	}
+	inProcess := target == ""
+	if inProcess {
+		srv, err := startProxy("127.0.0.1:0", up)
+		if err != nil {
+			return err
+		}
+		defer srv.close()
+		target = srv.url
+	}
+	cfg.URL = target
+	rep, err := loadtest.Run(ctx, cfg)
+	if rep != nil {
+		rep.InProcess = inProcess
+		rep.Print(os.Stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Errors() > 0 {
+		return fmt.Errorf("%d requests failed", rep.Errors())
+	}
+	return nil
+}
+
+// proxyServer is the in-process proxy on a loopback listener, with a no-op
+// protected endpoint at /mcp.
+type proxyServer struct {
+	url      string
+	proxy    *oauthproxy.Proxy
+	http     *http.Server
+	requests atomic.Int64
+}
+
+func startProxy(addr string, up *loadtest.Upstream) (*proxyServer, error) {
+	if _, err := loadtest.CheckLoopbackURL("http://" + addr); err != nil {
+		return nil, fmt.Errorf("-serve: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &proxyServer{url: "http://" + ln.Addr().String()}
+	s.proxy, err = oauthproxy.New(oauthproxy.Config{
+		BaseURL:                       s.url,
+		UpstreamAuthorizationEndpoint: loadtest.UpstreamAuthorizationEndpoint,
+		UpstreamTokenEndpoint:         loadtest.UpstreamTokenEndpoint,
+		UpstreamClientID:              loadtest.UpstreamClientID,
+		UpstreamClientSecret:          loadtest.UpstreamClientSecret,
+		Scopes:                        []string{"openid", "email", "profile"},
+		HTTPClient:                    up.HTTPClient(),
+		// Errors only: the generated-keys warning is expected here.
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", s.proxy.Handler())
+	mux.Handle("/mcp", s.proxy.RequireBearer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	})))
+	s.http = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.requests.Add(1)
+			mux.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	go func() { _ = s.http.Serve(ln) }()
+	return s, nil
+}
+
+func (s *proxyServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.http.Shutdown(ctx)
+	s.proxy.Destroy()
+}
+
+// serveOnly runs the in-process proxy until ctx ends, then says how much CPU
+// it used per request: its cost with no load generator beside it.
+func serveOnly(ctx context.Context, addr string) error {
+	srv, err := startProxy(addr, loadtest.NewUpstream())
+	if err != nil {
+		return err
+	}
+	fmt.Printf("oauthproxy-load: serving %s (instant upstream); interrupt to stop\n", srv.url)
+	cpu0 := loadtest.CPUTime()
+	<-ctx.Done()
+	srv.close()
+	n := srv.requests.Load()
+	cpu := loadtest.CPUTime() - cpu0
+	fmt.Printf("oauthproxy-load: served %d requests with %.2f s CPU", n, cpu.Seconds())
+	if n > 0 {
+		fmt.Printf(" (%.1f µs per request)", float64(cpu.Microseconds())/float64(n))
+	}
+	fmt.Printf(", peak RSS %.1f MiB\n", float64(loadtest.PeakRSS())/(1<<20))
+	return nil
+}
