@@ -6,12 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"io"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
 )
 
 // clientRedirectURI is the MCP client's loopback redirect URI. Nothing listens
@@ -364,102 +362,32 @@ func checkChallenge(t *testing.T, resp *http.Response, base, wantParam string) {
 	}
 }
 
-// browser plays the user: it opens the authorization URL and submits each form
-// it is shown (the proxy's consent page, then the stand-in's login page) with
-// action=approve, following redirects until the client's redirect URI.
+// browser plays the user with oauthproxytest.Browser, dialing 127.0.0.1 only:
+// it approves the consent page and signs in at the stand-in's page, and
+// stops at the client's redirect URI.
 type browser struct {
-	t        *testing.T
-	http     *http.Client
+	b        *oauthproxytest.Browser
 	pages    []string // which forms it submitted
 	clientID string   // the client_id in the authorization URL
 }
 
 func newBrowser(t *testing.T) *browser {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &browser{t: t, http: loopbackClient(jar)}
-	b.http.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if isClientRedirect(req.URL) {
-			return http.ErrUseLastResponse // a real client's loopback listener would take over here
-		}
-		if len(via) >= 10 {
-			return errors.New("too many redirects")
-		}
-		return nil
-	}
-	return b
+	b := oauthproxytest.NewBrowser(t)
+	b.Transport = loopbackClient(nil).Transport
+	b.RedirectURIs = []string{clientRedirectURI}
+	return &browser{b: b}
 }
-
-func isClientRedirect(u *url.URL) bool {
-	return strings.HasPrefix(u.Scheme+"://"+u.Host+u.Path, clientRedirectURI)
-}
-
-var (
-	formRE   = regexp.MustCompile(`(?is)<form[^>]*\baction="([^"]*)"`)
-	hiddenRE = regexp.MustCompile(`(?i)<input type="hidden" name="([^"]+)" value="([^"]*)">`)
-)
 
 // fetch is the auth.AuthorizationCodeFetcher.
 func (b *browser) fetch(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
-	authURL, err := url.Parse(args.URL)
+	res, err := b.b.AuthorizeContext(ctx, args.URL)
+	if res != nil {
+		b.pages, b.clientID = res.Pages, res.AuthorizationURL.Query().Get("client_id")
+	}
 	if err != nil {
 		return nil, err
 	}
-	if authURL.Hostname() != "127.0.0.1" {
-		return nil, fmt.Errorf("authorization URL %s is not on 127.0.0.1", args.URL)
-	}
-	b.clientID = authURL.Query().Get("client_id")
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, args.URL, nil)
-	if err != nil {
-		return nil, err
-	}
-	for range 5 {
-		resp, err := b.http.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		page, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		if loc, err := resp.Location(); err == nil && isClientRedirect(loc) {
-			q := loc.Query()
-			if q.Get("error") != "" {
-				return nil, fmt.Errorf("authorization failed: %s: %s", q.Get("error"), q.Get("error_description"))
-			}
-			return &auth.AuthorizationResult{Code: q.Get("code"), State: q.Get("state"), Iss: q.Get("iss")}, nil
-		}
-		form := formRE.FindSubmatch(page)
-		if resp.StatusCode != http.StatusOK || form == nil {
-			return nil, fmt.Errorf("GET %s: status %d, no form:\n%s", resp.Request.URL, resp.StatusCode, page)
-		}
-		action, err := resp.Request.URL.Parse(html.UnescapeString(string(form[1])))
-		if err != nil {
-			return nil, err
-		}
-		fields := url.Values{"action": {"approve"}}
-		for _, m := range hiddenRE.FindAllSubmatch(page, -1) {
-			fields.Set(string(m[1]), html.UnescapeString(string(m[2])))
-		}
-		switch {
-		case strings.HasSuffix(action.Path, "/oauth/consent") && fields.Has("txn") && fields.Has("csrf_token"):
-			b.pages = append(b.pages, "consent")
-		case action.Path == "/login" && fields.Has("login"):
-			b.pages = append(b.pages, "login")
-		default:
-			return nil, fmt.Errorf("unexpected form %s with fields %v", action, fields)
-		}
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, action.String(), strings.NewReader(fields.Encode()))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	return nil, errors.New("the authorization flow did not reach the client's redirect URI")
+	return &auth.AuthorizationResult{Code: res.Code, State: res.State, Iss: res.Iss}, nil
 }
 
 // loopbackClient is an HTTP client that can only dial 127.0.0.1.
