@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -302,10 +301,9 @@ func newEnv(t *testing.T, configure func(*oauthproxy.Config)) *env {
 	t.Helper()
 	e := &env{clock: &clock{now: time.Now()}, mux: http.NewServeMux()}
 	secret := rand.Text()
-	e.idp = oauthproxytest.NewServer(oauthproxytest.Options{
+	e.idp = oauthproxytest.Start(t, oauthproxytest.Options{
 		ClientID: "proxy", ClientSecret: secret, IssueIDToken: true, RequirePKCE: true, Now: e.clock.Now,
 	})
-	t.Cleanup(e.idp.Close)
 	srv := httptest.NewServer(e.mux)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
@@ -350,22 +348,11 @@ func (e *env) issueToken(t *testing.T) (token, clientID string) {
 		RedirectURL: clientRedirect,
 		Scopes:      []string{"openid", "email"},
 	}
-	jar, err := cookiejar.New(nil)
+	res, err := oauthproxytest.NewBrowser(t).Authorize(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("resource", e.url+"/mcp")))
 	require.NoError(t, err)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
-		if r.URL.Host == "127.0.0.1:9" {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}}
-	resp, err := browser.Get(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("resource", e.url+"/mcp")))
-	require.NoError(t, err)
-	resp.Body.Close()
-	loc, err := resp.Location()
-	require.NoError(t, err, "status %d", resp.StatusCode)
-	require.NotEmpty(t, loc.Query().Get("code"), "redirect %s", loc)
+	require.Empty(t, res.Pages, "no consent page, no sign-in page: redirects only")
 	tr, err := e.proxy.ExchangeAuthorizationCode(ctx, &oauthproxy.TokenRequest{
-		GrantType: "authorization_code", Code: loc.Query().Get("code"), RedirectURI: clientRedirect,
+		GrantType: "authorization_code", Code: res.Code, RedirectURI: clientRedirect,
 		CodeVerifier: verifier, Resource: e.url + "/mcp",
 		Client: oauthproxy.ClientCredentials{ClientID: info.ClientID, Method: "none"},
 	})

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -119,8 +117,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	secret := rand.Text()
-	idp := oauthproxytest.NewServer(oauthproxytest.Options{ClientID: "proxy", ClientSecret: secret, IssueIDToken: true})
-	t.Cleanup(idp.Close)
+	idp := oauthproxytest.Start(t, oauthproxytest.Options{ClientID: "proxy", ClientSecret: secret, IssueIDToken: true})
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
@@ -159,21 +156,10 @@ func (e *env) token(t *testing.T) (token, clientID string) {
 		Scopes:      []string{"openid", "email"},
 	}
 	verifier := oauth2.GenerateVerifier()
-	jar, err := cookiejar.New(nil)
+	res, err := oauthproxytest.NewBrowser(t).Authorize(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
 	require.NoError(t, err)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
-		if r.URL.Host == "127.0.0.1:9" {
-			return http.ErrUseLastResponse // the client's redirect URI
-		}
-		return nil
-	}}
-	resp, err := browser.Get(cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(verifier)))
-	require.NoError(t, err)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	loc, err := resp.Location()
-	require.NoError(t, err, "status %d", resp.StatusCode)
-	tok, err := cfg.Exchange(context.Background(), loc.Query().Get("code"), oauth2.VerifierOption(verifier))
+	require.Empty(t, res.Pages, "no consent page, no sign-in page: redirects only")
+	tok, err := cfg.Exchange(context.Background(), res.Code, oauth2.VerifierOption(verifier))
 	require.NoError(t, err)
 	return tok.AccessToken, info.ClientID
 }
