@@ -145,7 +145,7 @@ func goSDKHandler(t *testing.T, p *oauthproxy.Proxy) http.Handler {
 }
 
 // mcpGoHandler is an mcp-go MCP server behind RequireBearer, its tool reading
-// oauthproxy.ClaimsFromContext, as examples/mcp-go does.
+// oauthproxy.ClaimsFromContext, as examples/mcpgo does.
 func mcpGoHandler(t *testing.T, p *oauthproxy.Proxy) http.Handler {
 	s := mcpgoserver.NewMCPServer("e2e mcp-go server", "1", mcpgoserver.WithToolCapabilities(false))
 	s.AddTool(mcpgomcp.NewTool("whoami"), func(ctx context.Context, _ mcpgomcp.CallToolRequest) (*mcpgomcp.CallToolResult, error) {

@@ -1,9 +1,9 @@
-// Command mcp-go serves an MCP server written with github.com/mark3labs/mcp-go
+// Command mcpgo serves an MCP server written with github.com/mark3labs/mcp-go
 // behind oauthproxy: MCP clients sign in with GitHub (or a stand-in provider)
 // through the proxy, and the whoami tool reads the caller's claims with
 // oauthproxy.ClaimsFromContext.
 //
-//	GITHUB_CLIENT_ID=… GITHUB_CLIENT_SECRET=… go run ./examples/mcp-go
+//	GITHUB_CLIENT_ID=… GITHUB_CLIENT_SECRET=… go run ./examples/mcpgo
 //
 // Without the GitHub variables, users sign in at a stand-in provider
 // (oauthproxytest) that runs in the same process. The GitHub OAuth app's
@@ -40,7 +40,7 @@ func main() {
 		err = run(ctx, ln, log)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mcp-go:", err)
+		fmt.Fprintln(os.Stderr, "mcpgo:", err)
 		os.Exit(1)
 	}
 }
