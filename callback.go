@@ -3,6 +3,7 @@ package oauthproxy
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 
 	"github.com/google/uuid"
@@ -54,7 +55,9 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 
 	if req.Error != "" {
 		// S18: relay the upstream's refusal with its text sanitized.
-		return fail(newError(upstream.SanitizeErrorCode(req.Error), upstream.SanitizeDescription(req.ErrorDescription)))
+		e := newError(upstream.SanitizeErrorCode(req.Error), upstream.SanitizeDescription(req.ErrorDescription))
+		p.emit(ctx, Event{Type: EventUpstreamError, ClientID: txn.ClientID, Reason: e.Code})
+		return fail(e)
 	}
 	if req.Code == "" {
 		return fail(newError(ErrCodeServerError, "the identity provider returned no code"))
@@ -68,21 +71,23 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 		Resource:      txn.Resource,
 		ExpiresAt:     p.cfg.Now().Add(p.cfg.AuthorizationCodeTTL),
 	}
-	var grantKey string
+	var grantKey, subject string
 	if p.cfg.ForwardPKCE {
 		// The upstream verifies the client's own PKCE when /token redeems this.
 		code.UpstreamCode = req.Code
 	} else {
 		tok, err := p.upstream.ExchangeCode(ctx, req.Code, p.cfg.redirectURL, txn.UpstreamVerifier, p.cfg.Now())
 		if err != nil {
-			return fail(upstreamFailure(err, false))
+			e := upstreamFailure(err, false)
+			p.emit(ctx, Event{Type: EventUpstreamError, ClientID: txn.ClientID, Reason: e.Code})
+			return fail(e)
 		}
 		g, oerr := p.newGrant(ctx, txn.ClientID, txn.Scopes, txn.Resource, tok)
 		if oerr != nil {
 			return fail(oerr)
 		}
 		// Until the code is redeemed the grant lives only as long as the code.
-		grantKey = nsGrant + g.ID
+		grantKey, subject = nsGrant+g.ID, g.Subject
 		if err := p.putJSON(ctx, grantKey, g, p.cfg.AuthorizationCodeTTL); err != nil {
 			return fail(errUnavailable("storage is unavailable, try again", err))
 		}
@@ -96,7 +101,7 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 		}
 		return fail(errUnavailable("storage is unavailable, try again", err))
 	}
-	p.log.Info("oauthproxy: authorization code issued", "client_id", txn.ClientID, "grant_id", code.GrantID)
+	p.emit(ctx, Event{Type: EventCodeIssued, ClientID: txn.ClientID, Subject: subject, GrantID: code.GrantID})
 	return &CallbackResult{
 		RedirectURL: p.authorizationResponseURL(txn.RedirectURI, txn.State, url.Values{"code": {proxyCode}}),
 	}, nil
@@ -139,6 +144,8 @@ func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, 
 func upstreamFailure(err error, atTokenEndpoint bool) *Error {
 	var ue *upstream.Error
 	switch {
+	case errors.As(err, &ue) && ue.Code == "" && isTransientStatus(ue.StatusCode):
+		return errUnavailable("the identity provider is unavailable, try again", err)
 	case errors.As(err, &ue):
 		code := upstream.SanitizeErrorCode(ue.Code)
 		if atTokenEndpoint && ue.Code == ErrCodeInvalidGrant {
@@ -156,4 +163,10 @@ func upstreamFailure(err error, atTokenEndpoint bool) *Error {
 	default:
 		return errUnavailable("the identity provider could not be reached", err)
 	}
+}
+
+// isTransientStatus reports the HTTP statuses that mean "try again later".
+func isTransientStatus(status int) bool {
+	return status == http.StatusBadGateway || status == http.StatusServiceUnavailable ||
+		status == http.StatusGatewayTimeout || status == http.StatusTooManyRequests
 }

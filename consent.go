@@ -145,7 +145,7 @@ func (p *Proxy) HandleConsent(ctx context.Context, d *ConsentDecision) (*Consent
 		if err := p.takeJSON(ctx, hashedKey(nsTransaction, d.TransactionID), &txn); err != nil {
 			return nil, storageError(err, errTransactionGone()).noRedirect()
 		}
-		p.log.Info("oauthproxy: consent denied", "client_id", txn.ClientID)
+		p.emit(ctx, Event{Type: EventConsentDenied, ClientID: txn.ClientID})
 		denied := newError(ErrCodeAccessDenied, "the user denied the request")
 		return &ConsentResult{
 			RedirectURL: p.ErrorRedirectURL(txn.RedirectURI, txn.State, denied),
@@ -156,7 +156,11 @@ func (p *Proxy) HandleConsent(ctx context.Context, d *ConsentDecision) (*Consent
 	if oerr != nil {
 		return nil, oerr
 	}
-	p.log.Info("oauthproxy: consent given", "client_id", txn.ClientID, "remember", d.Remember && p.cfg.ConsentRememberTTL > 0)
+	e := Event{Type: EventConsentGiven, ClientID: txn.ClientID}
+	if d.Remember && p.cfg.ConsentRememberTTL > 0 {
+		e.Reason = "remembered"
+	}
+	p.emit(ctx, e)
 	res := &ConsentResult{
 		RedirectURL:    p.upstreamAuthorizationURL(d.TransactionID, txn),
 		BrowserBinding: p.browserBinding(d.TransactionID),

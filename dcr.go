@@ -100,8 +100,7 @@ func (p *Proxy) RegisterClient(ctx context.Context, md *ClientMetadata) (*Client
 	if err := p.putJSON(ctx, nsClient+info.ClientID, rec, p.cfg.ClientIdleTTL); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}
-	p.log.Info("oauthproxy: client registered", "client_id", info.ClientID,
-		"client_name", meta.ClientName, "auth_method", meta.TokenEndpointAuthMethod)
+	p.emit(ctx, Event{Type: EventClientRegistered, ClientID: info.ClientID, Reason: meta.TokenEndpointAuthMethod})
 	return info, nil
 }
 

@@ -58,7 +58,10 @@ func (p *Proxy) routes() http.Handler {
 	// origin (Sec-Fetch-Site / Origin), on top of the CSRF token (S08).
 	mux.Handle("POST "+base+consentPath, http.NewCrossOriginProtection().Handler(http.HandlerFunc(p.serveConsentDecision)))
 	mux.HandleFunc("GET "+base+p.cfg.RedirectPath, p.serveCallback)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The audit events name the caller's address.
+		mux.ServeHTTP(w, r.WithContext(WithRemoteAddr(r.Context(), r.RemoteAddr)))
+	})
 }
 
 // resourceMetadataPaths are the RFC 9728 §3.1 locations: the bare well-known

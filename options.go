@@ -197,6 +197,13 @@ type Config struct {
 	// 4 KiB in total is dropped. Default: DefaultPassthroughClaims.
 	PassthroughClaims []string
 
+	// OnEvent receives every audit event (client registered, consent given or
+	// denied, code issued, redeemed or replayed, token issued, refreshed or
+	// revoked, refresh reuse, grant revoked, upstream error), after it is
+	// logged. It is called synchronously on the request's goroutine: keep it
+	// fast and safe for concurrent use (count, enqueue).
+	OnEvent func(Event)
+
 	// HTTPClient calls the upstream. Default: a client with a 10 s timeout.
 	HTTPClient *http.Client
 	// Logger receives operational and security logs. Default: slog.Default().

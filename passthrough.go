@@ -21,6 +21,7 @@ func (p *Proxy) passThroughTokens(ctx context.Context, g *grant, client *clientR
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}
 	_ = p.store.Delete(ctx, nsGrant+g.ID)
+	p.emit(ctx, Event{Type: EventTokenIssued, ClientID: client.ClientID, Subject: g.Subject, GrantID: g.ID})
 	return passThroughResponse(&g.Upstream, clientMayRefresh(client)), nil
 }
 
@@ -114,6 +115,7 @@ func (p *Proxy) passThroughRefresh(ctx context.Context, client *clientRecord, re
 	if err := p.recordPassThrough(ctx, *fresh, client.ClientID, g); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}
+	p.emit(ctx, Event{Type: EventTokenRefreshed, ClientID: client.ClientID, Subject: g.Subject, GrantID: g.ID})
 	return passThroughResponse(fresh, true), nil
 }
 

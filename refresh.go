@@ -76,7 +76,6 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 		return nil, oerr
 	}
 	p.recordRotation(ctx, req.RefreshToken, &rec, resp)
-	p.log.Info("oauthproxy: token refreshed", "client_id", client.ClientID, "grant_id", rec.GrantID)
 	return resp, nil
 }
 
@@ -118,7 +117,7 @@ func (p *Proxy) refreshReuse(ctx context.Context, token string, client *clientRe
 			}
 		}
 	}
-	p.log.Warn("oauthproxy: refresh token reuse detected", "client_id", client.ClientID, "grant_id", m.GrantID)
+	p.emit(ctx, Event{Type: EventRefreshReuseDetected, ClientID: client.ClientID, GrantID: m.GrantID})
 	if err := p.revokeGrant(ctx, m.GrantID, "refresh token reused"); err != nil {
 		p.log.Error("oauthproxy: could not revoke grant after refresh token reuse", "grant_id", m.GrantID, "error", err)
 	}
@@ -136,7 +135,7 @@ func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *cl
 	if err := p.putJSON(ctx, nsGrant+g.ID, g, p.cfg.RefreshTokenTTL); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}
-	return p.issueTokens(ctx, g, client, scopes)
+	return p.issueTokens(ctx, g, client, scopes, EventTokenRefreshed)
 }
 
 // mergeRefreshed applies an upstream refresh response (RFC 6749 §6): a missing

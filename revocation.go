@@ -46,7 +46,7 @@ func (p *Proxy) revokeGrant(ctx context.Context, grantID, reason string) error {
 	if err := p.store.Delete(ctx, nsGrant+grantID); err != nil {
 		return err
 	}
-	p.log.Warn("oauthproxy: grant revoked", "grant_id", grantID, "reason", reason)
+	p.emit(ctx, Event{Type: EventGrantRevoked, GrantID: grantID, Reason: reason})
 	return nil
 }
 

@@ -46,6 +46,7 @@ func (p *Proxy) RevokeToken(ctx context.Context, req *RevocationRequest) error {
 	}
 	var g grant
 	loaded := p.getJSON(ctx, nsGrant+grantID, &g) == nil
+	p.emit(ctx, Event{Type: EventTokenRevoked, ClientID: client.ClientID, Subject: g.Subject, GrantID: grantID})
 	if err := p.revokeGrant(ctx, grantID, "revoked by the client"); err != nil {
 		return errUnavailable("storage is unavailable, try again", err)
 	}
@@ -106,6 +107,7 @@ func (p *Proxy) revokePassThrough(ctx context.Context, token string, client *cli
 		if rec.ClientID != client.ClientID {
 			return nil
 		}
+		p.emit(ctx, Event{Type: EventTokenRevoked, ClientID: client.ClientID, Subject: rec.Subject, GrantID: rec.GrantID})
 		if err := p.revokeGrant(ctx, rec.GrantID, "revoked by the client"); err != nil {
 			return errUnavailable("storage is unavailable, try again", err)
 		}

@@ -117,7 +117,7 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 	// revoke what it issued (S05).
 	p.markUsed(ctx, hashedKey(nsUsedCode, req.Code),
 		&usedMarker{GrantID: grantID, ClientID: client.ClientID, UsedAt: p.cfg.Now()}, p.cfg.RefreshTokenTTL)
-	p.log.Info("oauthproxy: authorization code redeemed", "client_id", client.ClientID, "grant_id", grantID)
+	p.emit(ctx, Event{Type: EventCodeRedeemed, ClientID: client.ClientID, GrantID: grantID})
 	return resp, nil
 }
 
@@ -132,6 +132,7 @@ func (p *Proxy) detectCodeReplay(ctx context.Context, code string, lookupErr err
 	if !ok {
 		return
 	}
+	p.emit(ctx, Event{Type: EventCodeReplayed, ClientID: m.ClientID, GrantID: m.GrantID})
 	if err := p.revokeGrant(ctx, m.GrantID, "authorization code replayed"); err != nil {
 		p.log.Error("oauthproxy: could not revoke grant after code replay", "grant_id", m.GrantID, "error", err)
 	}
@@ -185,7 +186,7 @@ func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *client
 	if err := p.putJSON(ctx, nsGrant+g.ID, &g, p.cfg.RefreshTokenTTL); err != nil {
 		return nil, "", errUnavailable("storage is unavailable, try again", err)
 	}
-	resp, oerr := p.issueTokens(ctx, &g, client, g.Scopes)
+	resp, oerr := p.issueTokens(ctx, &g, client, g.Scopes, EventTokenIssued)
 	if oerr != nil && code.UpstreamCode != "" {
 		_ = p.store.Delete(ctx, nsGrant+g.ID) // the upstream code is spent; don't keep an orphan
 	}
@@ -193,8 +194,8 @@ func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *client
 }
 
 // issueTokens mints a proxy access token and, when the client may refresh, a
-// refresh token bound to the client and grant (S06).
-func (p *Proxy) issueTokens(ctx context.Context, g *grant, client *clientRecord, scopes []string) (*TokenResponse, *Error) {
+// refresh token bound to the client and grant (S06), and records event.
+func (p *Proxy) issueTokens(ctx context.Context, g *grant, client *clientRecord, scopes []string, event EventType) (*TokenResponse, *Error) {
 	access, _, err := p.tokens.issue(&Claims{
 		Subject:  g.Subject,
 		ClientID: client.ClientID,
@@ -227,6 +228,7 @@ func (p *Proxy) issueTokens(ctx context.Context, g *grant, client *clientRecord,
 		}
 		resp.RefreshToken = rt
 	}
+	p.emit(ctx, Event{Type: event, ClientID: client.ClientID, Subject: g.Subject, GrantID: g.ID})
 	return resp, nil
 }
 

@@ -41,7 +41,9 @@ func (p *Proxy) freshGrant(ctx context.Context, grantID string, ttl time.Duratio
 			if latest, ok := p.refreshedElsewhere(ctx, &g); ok {
 				return latest, nil
 			}
-			return nil, upstreamFailure(err, true)
+			e := upstreamFailure(err, true)
+			p.emit(ctx, Event{Type: EventUpstreamError, ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID, Reason: e.Code})
+			return nil, e
 		}
 		g.Upstream = mergeRefreshed(g.Upstream, fresh)
 		if err := p.putJSON(ctx, nsGrant+g.ID, &g, ttl); err != nil {
