@@ -50,7 +50,8 @@ type Browser struct {
 	// profile does: the proxy's CSRF, browser-binding and remembered-consent
 	// cookies live here. If nil, Authorize sets a new jar.
 	Jar http.CookieJar
-	// Transport sends the requests; nil means http.DefaultTransport.
+	// Transport sends the requests; nil means http.DefaultTransport. For
+	// servers started with httptest.NewTLSServer, use their Client().Transport.
 	Transport http.RoundTripper
 
 	// RedirectURIs are prefixes of the client's redirect URIs: the browser
@@ -290,7 +291,9 @@ func (w *walk) do(ctx context.Context, s step) (*http.Response, []byte, error) {
 	if s.from != nil {
 		// What a browser sends with a form submission (Fetch §3.1, Fetch
 		// Metadata §2), so the servers' cross-origin checks see a browser.
-		req.Header.Set("Origin", origin(s.from))
+		if s.method != http.MethodGet {
+			req.Header.Set("Origin", origin(s.from))
+		}
 		req.Header.Set("Sec-Fetch-Site", fetchSite(s.from, s.url))
 		req.Header.Set("Sec-Fetch-Mode", "navigate")
 		req.Header.Set("Sec-Fetch-Dest", "document")

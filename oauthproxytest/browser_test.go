@@ -251,6 +251,9 @@ func newFormSite(t *testing.T, form, to string) *formSite {
 	}
 	mux.HandleFunc("POST /done", done)
 	mux.HandleFunc("GET /done", done)
+	mux.HandleFunc("POST /moved", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/done", http.StatusTemporaryRedirect)
+	})
 	mux.HandleFunc("POST /other", func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "wrong form", http.StatusTeapot) })
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)
@@ -311,12 +314,27 @@ func TestBrowser_Forms(t *testing.T) {
 			require.NotNil(t, got)
 			assert.Equal(t, tt.method, got.Method)
 			assert.Equal(t, tt.want, got.Form)
+			assert.Equal(t, "same-origin", got.Header.Get("Sec-Fetch-Site"))
 			if tt.method == http.MethodPost {
 				assert.Equal(t, s.srv.URL, got.Header.Get("Origin"))
-				assert.Equal(t, "same-origin", got.Header.Get("Sec-Fetch-Site"))
+			} else {
+				assert.Empty(t, got.Header.Get("Origin"), "no Origin on a GET navigation")
 			}
 		})
 	}
+}
+
+// A 307 repeats the POST with its body (Fetch §4.4).
+func TestBrowser_TemporaryRedirectRepeatsThePost(t *testing.T) {
+	s := newFormSite(t, `<form method="post" action="/moved"><input type="hidden" name="k" value="v"><button name="action" value="approve">OK</button></form>`, clientRedirectURI)
+	res, err := oauthproxytest.NewBrowser(t).Authorize(s.srv.URL + "/start?" + url.Values{"redirect_uri": {clientRedirectURI}}.Encode())
+	require.NoError(t, err)
+	assert.Equal(t, "c0de", res.Code)
+	got := s.request()
+	require.NotNil(t, got)
+	assert.Equal(t, http.MethodPost, got.Method)
+	assert.Equal(t, url.Values{"k": {"v"}, "action": {"approve"}}, got.Form)
+	assert.Len(t, res.Visited, 3, "the page, the POST, the repeated POST")
 }
 
 // Where the browser stops: the authorization URL's redirect_uri, a
