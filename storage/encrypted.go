@@ -48,11 +48,24 @@ func (e *Encrypted) Persistent() bool {
 	return ok && p.Persistent()
 }
 
+// inPlace is what Memory offers Encrypted beyond TokenStorage: taking over
+// the freshly sealed bytes instead of copying them, and opening a stored value
+// where it lies instead of copying it out first.
+type inPlace interface {
+	saveOwned(key string, value []byte, ttl time.Duration) error
+	view(key string, fn func([]byte) ([]byte, error)) ([]byte, error)
+}
+
+var _ inPlace = (*Memory)(nil)
+
 // Save seals value, bound to key, and stores it in the inner store.
 func (e *Encrypted) Save(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	sealed, err := e.cipher.Seal(value, []byte(key))
 	if err != nil {
 		return fmt.Errorf("storage: seal: %w", err)
+	}
+	if s, ok := e.inner.(inPlace); ok {
+		return s.saveOwned(key, sealed, ttl) // sealed is new and held nowhere else
 	}
 	return e.inner.Save(ctx, key, sealed, ttl)
 }
@@ -60,6 +73,9 @@ func (e *Encrypted) Save(ctx context.Context, key string, value []byte, ttl time
 // Get opens the value stored under key. Errors from the inner store, ErrNotFound
 // included, pass through unchanged; a value that does not open wraps ErrCorrupt.
 func (e *Encrypted) Get(ctx context.Context, key string) ([]byte, error) {
+	if s, ok := e.inner.(inPlace); ok {
+		return s.view(key, func(sealed []byte) ([]byte, error) { return e.open(key, sealed) })
+	}
 	sealed, err := e.inner.Get(ctx, key)
 	if err != nil {
 		return nil, err

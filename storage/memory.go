@@ -53,6 +53,16 @@ func (m *Memory) Persistent() bool { return false }
 func (m *Memory) Save(_ context.Context, key string, value []byte, ttl time.Duration) error {
 	v := make([]byte, len(value)) // non-nil even when empty: a stored value is never a miss
 	copy(v, value)
+	return m.saveOwned(key, v, ttl)
+}
+
+// saveOwned is Save without the copy: value becomes the store's and must not
+// be used by the caller again. Encrypted hands over the sealed bytes it has
+// just made this way.
+func (m *Memory) saveOwned(key string, v []byte, ttl time.Duration) error {
+	if v == nil {
+		v = []byte{}
+	}
 	deadline := m.deadline(ttl)
 
 	m.mu.Lock()
@@ -84,6 +94,20 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 	v := make([]byte, len(e.value))
 	copy(v, e.value)
 	return v, nil
+}
+
+// view calls fn with the value under key, or returns ErrNotFound, without
+// copying it: fn runs under the read lock and must neither keep nor modify
+// the bytes. Encrypted opens sealed values in place this way.
+func (m *Memory) view(key string, fn func([]byte) ([]byte, error)) ([]byte, error) {
+	now := m.elapsed()
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	e, ok := m.entries[key]
+	if !ok || expired(e, now) {
+		return nil, ErrNotFound
+	}
+	return fn(e.value)
 }
 
 // Take removes the value under key and returns it, or ErrNotFound if it is missing
