@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: test deps fmt-check vet staticcheck unit fuzz-smoke fuzz demo
+.PHONY: test deps fmt-check vet staticcheck unit fuzz-smoke fuzz demo soak
 
 test: deps fmt-check vet staticcheck unit fuzz-smoke
 
@@ -63,3 +63,10 @@ bench:
 LOADFLAGS ?=
 load:
 	$(GO) run ./cmd/oauthproxy-load $(LOADFLAGS)
+
+# The full soak (soak_test.go): 10,000 complete flows at concurrency 64 under
+# the race detector, mixed with bad requests; make test runs a small one.
+# SOAK=FLOWSxCONCURRENCY picks another size (make soak SOAK=2000x32).
+SOAK ?= full
+soak:
+	OAUTHPROXY_SOAK=$(SOAK) $(GO) test -race -count=1 -run '^TestSoak$$' -timeout 30m -v .
