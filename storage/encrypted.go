@@ -53,7 +53,7 @@ func (e *Encrypted) Persistent() bool {
 // where it lies instead of copying it out first.
 type inPlace interface {
 	saveOwned(key string, value []byte, ttl time.Duration) error
-	view(key string, fn func([]byte) ([]byte, error)) ([]byte, error)
+	openStored(key string, c Cipher) (plaintext []byte, found bool, err error)
 }
 
 var _ inPlace = (*Memory)(nil)
@@ -74,7 +74,11 @@ func (e *Encrypted) Save(ctx context.Context, key string, value []byte, ttl time
 // included, pass through unchanged; a value that does not open wraps ErrCorrupt.
 func (e *Encrypted) Get(ctx context.Context, key string) ([]byte, error) {
 	if s, ok := e.inner.(inPlace); ok {
-		return s.view(key, func(sealed []byte) ([]byte, error) { return e.open(key, sealed) })
+		value, found, err := s.openStored(key, e.cipher)
+		if !found {
+			return nil, ErrNotFound
+		}
+		return opened(key, value, err)
 	}
 	sealed, err := e.inner.Get(ctx, key)
 	if err != nil {
@@ -105,6 +109,11 @@ func (e *Encrypted) Cleanup(ctx context.Context) error {
 
 func (e *Encrypted) open(key string, sealed []byte) ([]byte, error) {
 	value, err := e.cipher.Open(sealed, []byte(key))
+	return opened(key, value, err)
+}
+
+// opened applies Get's rules to what the cipher returned.
+func opened(key string, value []byte, err error) ([]byte, error) {
 	if err != nil {
 		// The key is not secret (S15 stores secrets by hash), and naming it is what
 		// makes the error actionable.

@@ -96,18 +96,19 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 	return v, nil
 }
 
-// view calls fn with the value under key, or returns ErrNotFound, without
-// copying it: fn runs under the read lock and must neither keep nor modify
-// the bytes. Encrypted opens sealed values in place this way.
-func (m *Memory) view(key string, fn func([]byte) ([]byte, error)) ([]byte, error) {
+// openStored opens the value under key with c where it lies, without copying
+// it out first; found is false if key is missing or expired. The read lock is
+// held while c opens, which never blocks other readers.
+func (m *Memory) openStored(key string, c Cipher) (plaintext []byte, found bool, err error) {
 	now := m.elapsed()
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	e, ok := m.entries[key]
 	if !ok || expired(e, now) {
-		return nil, ErrNotFound
+		return nil, false, nil
 	}
-	return fn(e.value)
+	plaintext, err = c.Open(e.value, []byte(key))
+	return plaintext, true, err
 }
 
 // Take removes the value under key and returns it, or ErrNotFound if it is missing
