@@ -138,9 +138,11 @@ func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, 
 }
 
 // upstreamFailure maps an upstream token-endpoint failure to what the client
-// sees: the upstream's OAuth error sanitized (S18), temporarily_unavailable on a
-// timeout, server_error otherwise. Upstream text other than the sanitized
-// description never reaches the client.
+// sees: the upstream's OAuth error sanitized (S18); server_error for an HTTP
+// error without one or a response that is not a usable token response;
+// temporarily_unavailable for a transient status, a timeout or an unreachable
+// upstream. Upstream text other than the sanitized description never reaches
+// the client.
 func upstreamFailure(err error, atTokenEndpoint bool) *Error {
 	var ue *upstream.Error
 	switch {
@@ -160,6 +162,10 @@ func upstreamFailure(err error, atTokenEndpoint bool) *Error {
 		return newError(code, desc).withCause(err)
 	case upstream.IsTimeout(err):
 		return errUnavailable("the identity provider did not answer in time", err)
+	case upstream.IsInvalidResponse(err):
+		// It answered, with something that is not a token response (RFC 6749
+		// §5.1): malformed, over the size cap, or without access_token.
+		return newError(ErrCodeServerError, "the identity provider sent an invalid token response").withCause(err)
 	default:
 		return errUnavailable("the identity provider could not be reached", err)
 	}

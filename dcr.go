@@ -214,7 +214,9 @@ func (p *Proxy) lookupClient(ctx context.Context, clientID string) (*clientRecor
 	}
 	rec, oerr := p.loadClient(ctx, clientID, unknown("unknown client"))
 	if oerr != nil {
-		return nil, oerr
+		// Without the client its redirect URIs are unknown, so no failure
+		// here may redirect, a storage failure included (S01).
+		return nil, oerr.noRedirect()
 	}
 	p.touchClient(ctx, rec)
 	return rec, nil

@@ -10,8 +10,9 @@ import (
 
 // ExchangeRefreshToken serves the refresh_token grant (RFC 6749 §6, OAuth 2.1
 // §4.3). In swap mode it authenticates the client, checks the token was issued
-// to it (S06) and that the requested scope only narrows, then rotates the
-// refresh token atomically: of two concurrent uses exactly one succeeds. The
+// to it (S06) and that the requested scope only narrows, issues the new pair
+// and then rotates the refresh token atomically: of two concurrent uses
+// exactly one succeeds, and a failed request leaves the token usable. The
 // upstream access token is refreshed when expired or near expiry, keeping the
 // old upstream refresh token if none comes back. In pass-through mode the
 // request is forwarded to the upstream.
@@ -61,20 +62,27 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 		scopes = requested
 	}
 
-	// Rotate: of concurrent uses, only one Take succeeds (S06).
-	if _, err := p.store.Take(ctx, key); err != nil {
-		return nil, storageError(err, invalid)
-	}
-	resp, oerr := p.refreshGrant(ctx, &rec, client, scopes)
+	// Issue the new pair first and rotate last: a failure before the
+	// rotation (upstream or storage unavailable) leaves the presented token
+	// as it was, so the client can retry. Taking it first and putting it back
+	// on failure cannot work when the failure is the storage itself: the
+	// client would lose its refresh token to an outage.
+	g, resp, oerr := p.refreshGrant(ctx, &rec, client, scopes)
 	if oerr != nil {
-		if oerr.Code == ErrCodeServerError || oerr.Code == ErrCodeTemporarilyUnavailable {
-			// Nothing was issued: give the client its refresh token back.
-			if err := p.putJSON(ctx, key, &rec, p.remaining(rec.ExpiresAt)); err != nil {
-				p.log.Error("oauthproxy: could not restore refresh token", "client_id", client.ClientID, "error", err)
-			}
-		}
 		return nil, oerr
 	}
+	// Rotate: of concurrent uses, only one Take succeeds (S06). A loser, or a
+	// rotation the storage could not do, withdraws the refresh token it saved,
+	// which nobody has seen.
+	if _, err := p.store.Take(ctx, key); err != nil {
+		if resp.RefreshToken != "" {
+			if derr := p.store.Delete(ctx, hashedKey(nsRefresh, resp.RefreshToken)); derr != nil {
+				p.log.Warn("oauthproxy: could not withdraw an unused refresh token", "grant_id", g.ID, "error", derr)
+			}
+		}
+		return nil, storageError(err, invalid)
+	}
+	p.emit(ctx, Event{Type: EventTokenRefreshed, ClientID: client.ClientID, Subject: g.Subject, GrantID: g.ID})
 	p.recordRotation(ctx, req.RefreshToken, &rec, resp)
 	return resp, nil
 }
@@ -125,17 +133,19 @@ func (p *Proxy) refreshReuse(ctx context.Context, token string, client *clientRe
 }
 
 // refreshGrant loads the grant, refreshes its upstream tokens if they are about
-// to expire, and issues a new token pair. Saving the grant extends its life
-// with its newest refresh token.
-func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *clientRecord, scopes []string) (*TokenResponse, *Error) {
+// to expire, and issues a new token pair, recording no event: the caller has
+// yet to rotate. Saving the grant extends its life with its newest refresh
+// token.
+func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *clientRecord, scopes []string) (*grant, *TokenResponse, *Error) {
 	g, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
 	if oerr != nil {
-		return nil, oerr
+		return nil, nil, oerr
 	}
 	if err := p.putJSON(ctx, nsGrant+g.ID, g, p.cfg.RefreshTokenTTL); err != nil {
-		return nil, errUnavailable("storage is unavailable, try again", err)
+		return nil, nil, errUnavailable("storage is unavailable, try again", err)
 	}
-	return p.issueTokens(ctx, g, client, scopes, EventTokenRefreshed)
+	resp, oerr := p.issueTokens(ctx, g, client, scopes, "")
+	return g, resp, oerr
 }
 
 // mergeRefreshed applies an upstream refresh response (RFC 6749 §6): a missing

@@ -105,7 +105,8 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 
 	resp, grantID, oerr := p.redeemCode(ctx, &code, client, req)
 	if oerr != nil {
-		if oerr.Code == ErrCodeServerError || oerr.Code == ErrCodeTemporarilyUnavailable {
+		redeemable := code.GrantID != "" || code.UpstreamCode != ""
+		if redeemable && (oerr.Code == ErrCodeServerError || oerr.Code == ErrCodeTemporarilyUnavailable) {
 			// Nothing was issued: put the code back so the client can retry.
 			if err := p.putJSON(ctx, codeKey, &code, p.remaining(code.ExpiresAt)); err != nil {
 				p.log.Error("oauthproxy: could not restore authorization code", "client_id", client.ClientID, "error", err)
@@ -163,12 +164,18 @@ func (p *Proxy) checkCode(code *codeRecord, client *clientRecord, req *TokenRequ
 // grant's id. On error nothing was issued.
 func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *clientRecord, req *TokenRequest) (*TokenResponse, string, *Error) {
 	var g grant
-	if code.UpstreamCode != "" {
+	forwarded := code.UpstreamCode != ""
+	if forwarded {
 		// ForwardPKCE: the upstream checks the client's verifier itself.
 		tok, err := p.upstream.ExchangeCode(ctx, code.UpstreamCode, p.cfg.redirectURL, req.CodeVerifier, p.cfg.Now())
 		if err != nil {
 			return nil, "", upstreamFailure(err, true)
 		}
+		// The upstream code is spent whatever happens next, so this code is
+		// not put back on a later failure: its retry would replay the
+		// upstream code, and RFC 6749 §4.1.2 has the upstream revoke what it
+		// issued for a replayed code.
+		code.UpstreamCode = ""
 		ng, oerr := p.newGrant(ctx, client.ClientID, code.Scopes, code.Resource, tok)
 		if oerr != nil {
 			return nil, "", oerr
@@ -187,14 +194,15 @@ func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *client
 		return nil, "", errUnavailable("storage is unavailable, try again", err)
 	}
 	resp, oerr := p.issueTokens(ctx, &g, client, g.Scopes, EventTokenIssued)
-	if oerr != nil && code.UpstreamCode != "" {
+	if oerr != nil && forwarded {
 		_ = p.store.Delete(ctx, nsGrant+g.ID) // the upstream code is spent; don't keep an orphan
 	}
 	return resp, g.ID, oerr
 }
 
 // issueTokens mints a proxy access token and, when the client may refresh, a
-// refresh token bound to the client and grant (S06), and records event.
+// refresh token bound to the client and grant (S06), and records event (none
+// when it is empty).
 func (p *Proxy) issueTokens(ctx context.Context, g *grant, client *clientRecord, scopes []string, event EventType) (*TokenResponse, *Error) {
 	access, _, err := p.tokens.issue(&Claims{
 		Subject:  g.Subject,
@@ -228,7 +236,9 @@ func (p *Proxy) issueTokens(ctx context.Context, g *grant, client *clientRecord,
 		}
 		resp.RefreshToken = rt
 	}
-	p.emit(ctx, Event{Type: event, ClientID: client.ClientID, Subject: g.Subject, GrantID: g.ID})
+	if event != "" {
+		p.emit(ctx, Event{Type: event, ClientID: client.ClientID, Subject: g.Subject, GrantID: g.ID})
+	}
 	return resp, nil
 }
 

@@ -28,6 +28,13 @@ func (p *Proxy) freshGrant(ctx context.Context, grantID string, ttl time.Duratio
 			}
 			return nil, storageError(err, notFound)
 		}
+		// The revocation marker is what revokes (revokeGrant writes it first):
+		// a revocation that could not delete the grant must still hold.
+		if revoked, err := p.grantRevoked(ctx, grantID); err != nil {
+			return nil, storageError(err, notFound)
+		} else if revoked {
+			return nil, notFound
+		}
 		if !g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
 			return &g, nil
 		}

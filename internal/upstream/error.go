@@ -35,3 +35,11 @@ func IsTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// IsInvalidResponse reports whether err is a token response the upstream sent
+// but the proxy cannot use: over the size cap, not decodable, or a success
+// without access_token (RFC 6749 §5.1). The upstream was reached, so this is
+// not a connection failure.
+func IsInvalidResponse(err error) bool {
+	return errors.Is(err, errTooLarge) || errors.Is(err, errMalformed) || errors.Is(err, errNoAccessToken)
+}

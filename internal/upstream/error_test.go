@@ -47,3 +47,24 @@ func TestIsTimeout(t *testing.T) {
 		})
 	}
 }
+
+func TestIsInvalidResponse(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"too large", errTooLarge, true},
+		{"malformed", fmt.Errorf("%w: expires_in is not a number", errMalformed), true},
+		{"no access_token", errNoAccessToken, true},
+		{"connection refused", fmt.Errorf("upstream: token request: %w", &net.OpError{Op: "dial", Err: errors.New("refused")}), false},
+		{"timeout", fmt.Errorf("x: %w", context.DeadlineExceeded), false},
+		{"oauth error", &Error{Code: "invalid_grant"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, IsInvalidResponse(tt.err))
+		})
+	}
+}
