@@ -174,6 +174,10 @@ func storageError(err error, notFound *Error) *Error {
 	return errUnavailable("storage is unavailable, try again", err)
 }
 
+// restoreTimeout bounds a write that puts back what a failed request took,
+// which runs even after the request's own context has ended.
+const restoreTimeout = 5 * time.Second
+
 // remaining is the time left until t, at least one second so a restored
 // record does not vanish on the spot.
 func (p *Proxy) remaining(t time.Time) time.Duration {

@@ -107,8 +107,11 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 	if oerr != nil {
 		redeemable := code.GrantID != "" || code.UpstreamCode != ""
 		if redeemable && (oerr.Code == ErrCodeServerError || oerr.Code == ErrCodeTemporarilyUnavailable) {
-			// Nothing was issued: put the code back so the client can retry.
-			if err := p.putJSON(ctx, codeKey, &code, p.remaining(code.ExpiresAt)); err != nil {
+			// Nothing was issued: put the code back so the client can retry,
+			// even if this request's context is what ended it.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), restoreTimeout)
+			defer cancel()
+			if err := p.putJSON(rctx, codeKey, &code, p.remaining(code.ExpiresAt)); err != nil {
 				p.log.Error("oauthproxy: could not restore authorization code", "client_id", client.ClientID, "error", err)
 			}
 		}

@@ -16,8 +16,13 @@ const upstreamRefreshLeeway = time.Minute
 // is about to, refreshes it upstream and saves it with ttl. Concurrent callers
 // for one grant share one upstream refresh (many providers rotate refresh
 // tokens, so a second concurrent refresh would fail and kill the session).
-func (p *Proxy) freshGrant(ctx context.Context, grantID string, ttl time.Duration, notFound *Error) (*grant, *Error) {
-	v, err, _ := p.refreshes.Do(grantID, func() (any, error) {
+func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Duration, notFound *Error) (*grant, *Error) {
+	// The shared work must not die with whichever request started it: an
+	// upstream refresh abandoned halfway may already have rotated the upstream
+	// refresh token. It is bounded by the HTTP client's and storage's own
+	// timeouts instead, while each caller waits only as long as its context.
+	ctx := context.WithoutCancel(reqCtx)
+	ch := p.refreshes.DoChan(grantID, func() (any, error) {
 		var g grant
 		if err := p.getJSON(ctx, nsGrant+grantID, &g); err != nil {
 			if errors.Is(err, storage.ErrCorrupt) {
@@ -59,8 +64,15 @@ func (p *Proxy) freshGrant(ctx context.Context, grantID string, ttl time.Duratio
 		p.log.Info("oauthproxy: upstream token refreshed", "client_id", g.ClientID, "grant_id", g.ID)
 		return &g, nil
 	})
-	if err != nil {
-		return nil, asError(err)
+	var v any
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, asError(r.Err)
+		}
+		v = r.Val
+	case <-reqCtx.Done():
+		return nil, errUnavailable("the request ended before the grant was loaded", reqCtx.Err())
 	}
 	// Each caller gets its own copy: the shared value must not be mutated.
 	g := *v.(*grant)
