@@ -181,7 +181,25 @@ func serveOnly(ctx context.Context, addr string) error {
 	}
 	fmt.Printf("oauthproxy-load: serving %s (instant upstream); interrupt to stop\n", srv.url)
 	cpu0 := loadtest.CPUTime()
-	<-ctx.Done()
+	// A line per second of traffic: the server's own CPU per request in each
+	// second, so a phase of the client's run can be read off on its own.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastN, lastCPU, t0 := int64(0), cpu0, time.Now()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			n, cpu := srv.requests.Load(), loadtest.CPUTime()
+			if dn := n - lastN; dn > 0 {
+				fmt.Printf("  %5.0fs %8d requests/s  %5.2f CPUs  %6.1f µs CPU per request\n",
+					time.Since(t0).Seconds(), dn, (cpu - lastCPU).Seconds(), float64((cpu-lastCPU).Microseconds())/float64(dn))
+			}
+			lastN, lastCPU = n, cpu
+		}
+	}
 	srv.close()
 	n := srv.requests.Load()
 	cpu := loadtest.CPUTime() - cpu0
