@@ -5,13 +5,15 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 	"github.com/oauthproxy-go/oauthproxy/storage"
+	// Stored records are encoded and decoded on every request; this drop-in
+	// encoding/json replacement halves that cost (README "Performance").
+	"github.com/segmentio/encoding/json"
 )
 
 // Storage key namespaces. Values that are secrets in the client's hands (codes,
