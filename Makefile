@@ -36,7 +36,7 @@ demo:
 
 # Every fuzz target, briefly (CI) or for FUZZTIME each (make fuzz FUZZTIME=10m).
 FUZZ_TARGETS := \
-	.:FuzzRegistration .:FuzzTokenRequest .:FuzzVerifyAccessToken \
+	.:FuzzRegistration .:FuzzTokenRequest .:FuzzVerifyAccessToken .:FuzzClaimsDecode \
 	./crypto:FuzzOpen ./internal/redirecturi:FuzzValidate
 FUZZTIME ?= 5s
 fuzz-smoke fuzz:
