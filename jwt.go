@@ -286,6 +286,11 @@ func (t *tokenSigner) keyFor(seg string) (*signingKey, error) {
 	if typ, _ := h["typ"].(string); typ != accessTokenType {
 		return nil, fmt.Errorf("%w: not an access token", ErrInvalidToken)
 	}
+	if _, ok := h["crit"]; ok {
+		// RFC 7515 §4.1.11: critical extensions must be understood, and this
+		// verifier understands none.
+		return nil, fmt.Errorf("%w: critical header extensions are not supported", ErrInvalidToken)
+	}
 	kid, _ := h["kid"].(string)
 	k, ok := t.byKID[kid]
 	if !ok {

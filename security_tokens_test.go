@@ -185,6 +185,7 @@ func TestSecurity_S07_JWTVerificationIsStrict(t *testing.T) {
 		{"HS512 with the right key", secForgeJWT(t, jwt.SigningMethodHS512, secJWTKey, valid(), nil), oauthproxy.ErrInvalidToken},
 		{"typ JWT", secForgeJWT(t, jwt.SigningMethodHS256, secJWTKey, valid(), map[string]any{"typ": "JWT"}), oauthproxy.ErrInvalidToken},
 		{"typ missing", secForgeJWT(t, jwt.SigningMethodHS256, secJWTKey, valid(), map[string]any{"typ": nil}), oauthproxy.ErrInvalidToken},
+		{"crit header", secForgeJWT(t, jwt.SigningMethodHS256, secJWTKey, valid(), map[string]any{"crit": []string{"exp"}}), oauthproxy.ErrInvalidToken},
 		{"kid missing", secForgeJWT(t, jwt.SigningMethodHS256, secJWTKey, valid(), map[string]any{"kid": nil}), oauthproxy.ErrInvalidToken},
 		{"wrong iss", secForgeJWT(t, jwt.SigningMethodHS256, secJWTKey, with("iss", "https://evil.example"), nil), oauthproxy.ErrInvalidToken},
 		{"iss missing", secForgeJWT(t, jwt.SigningMethodHS256, secJWTKey, without("iss"), nil), oauthproxy.ErrInvalidToken},
