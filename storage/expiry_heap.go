@@ -14,8 +14,9 @@ type entry struct {
 	index int
 }
 
-// minHeapCap is the capacity below which the heap never shrinks.
-const minHeapCap = 1024
+// minHeapCap is the capacity below which a heap never shrinks. Each of the
+// store's shards has its own heap, so this is kept small.
+const minHeapCap = 64
 
 // expiryHeap is a min-heap of entries ordered by deadline (container/heap).
 type expiryHeap []*entry

@@ -3,29 +3,44 @@ package storage
 import (
 	"container/heap"
 	"context"
+	"hash/maphash"
 	"math"
 	"strings"
 	"sync"
 	"time"
 )
 
-// cleanupBatch bounds how many expired entries Cleanup removes per lock hold, so a
-// large backlog never stalls Save, Get and Take behind one long sweep.
-const cleanupBatch = 1024
+// shardCount is how many independently locked parts the store is split into,
+// by key hash. A Cleanup sweep, or a burst of writes, holds one shard's lock at
+// a time, so a request waits only if its key falls in that shard.
+const shardCount = 256
+
+// cleanupBatch bounds how many expired entries Cleanup removes per shard-lock
+// hold, so a large backlog never stalls Save, Get and Take behind one long sweep.
+const cleanupBatch = 64
 
 // noExpiry is the deadline of values saved with ttl <= 0.
 const noExpiry = math.MaxInt64
 
 // Memory is an in-process TokenStorage. Values are copied in and out, expiry is
-// checked on every read, and Cleanup frees expired entries in bounded batches.
-// Its data dies with the process, so it reports Persistent() == false.
+// checked on every read, and Cleanup frees expired entries in bounded batches,
+// one shard at a time. Its data dies with the process, so it reports
+// Persistent() == false.
 type Memory struct {
 	now   func() time.Time
 	start time.Time // deadlines are offsets from here: 8 bytes each, monotonic with time.Now
+	seed  maphash.Seed
 
+	shards [shardCount]shard
+}
+
+// shard is one lock's worth of the store: the entries whose key hashes to it
+// and the expiry heap of those that have a deadline.
+type shard struct {
 	mu      sync.RWMutex
 	entries map[string]*entry
 	expiry  expiryHeap // only entries that have a deadline
+	_       [8]byte    // 64 bytes a shard: neighbours' locks do not share a cache line
 }
 
 var (
@@ -42,7 +57,16 @@ func NewMemoryWithClock(now func() time.Time) *Memory {
 	if now == nil {
 		now = time.Now
 	}
-	return &Memory{now: now, start: now(), entries: make(map[string]*entry)}
+	m := &Memory{now: now, start: now(), seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].entries = make(map[string]*entry)
+	}
+	return m
+}
+
+// shardFor returns the shard that holds key.
+func (m *Memory) shardFor(key string) *shard {
+	return &m.shards[maphash.String(m.seed, key)%shardCount]
 }
 
 // Persistent reports false: the data does not survive a restart.
@@ -65,18 +89,19 @@ func (m *Memory) saveOwned(key string, v []byte, ttl time.Duration) error {
 	}
 	deadline := m.deadline(ttl)
 
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e, ok := m.entries[key]; ok {
+	s := m.shardFor(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[key]; ok {
 		e.value = v
-		m.setDeadline(e, deadline)
+		s.setDeadline(e, deadline)
 		return nil
 	}
 	// Clone so a key sliced from a large buffer does not pin that buffer.
 	e := &entry{key: strings.Clone(key), value: v, expires: deadline, index: -1}
-	m.entries[e.key] = e
+	s.entries[e.key] = e
 	if deadline != noExpiry {
-		heap.Push(&m.expiry, e)
+		heap.Push(&s.expiry, e)
 	}
 	return nil
 }
@@ -85,9 +110,10 @@ func (m *Memory) saveOwned(key string, v []byte, ttl time.Duration) error {
 // expired.
 func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 	now := m.elapsed()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	e, ok := m.entries[key]
+	s := m.shardFor(key)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.entries[key]
 	if !ok || expired(e, now) {
 		return nil, ErrNotFound
 	}
@@ -97,13 +123,14 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 }
 
 // openStored opens the value under key with c where it lies, without copying
-// it out first; found is false if key is missing or expired. The read lock is
-// held while c opens, which never blocks other readers.
+// it out first; found is false if key is missing or expired. The shard's read
+// lock is held while c opens, which never blocks other readers.
 func (m *Memory) openStored(key string, c Cipher) (plaintext []byte, found bool, err error) {
 	now := m.elapsed()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	e, ok := m.entries[key]
+	s := m.shardFor(key)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.entries[key]
 	if !ok || expired(e, now) {
 		return nil, false, nil
 	}
@@ -112,17 +139,18 @@ func (m *Memory) openStored(key string, c Cipher) (plaintext []byte, found bool,
 }
 
 // Take removes the value under key and returns it, or ErrNotFound if it is missing
-// or expired. Lookup and removal happen under one lock, so of concurrent Takes of a
-// key exactly one succeeds.
+// or expired. Lookup and removal happen under the key's shard lock, so of
+// concurrent Takes of a key exactly one succeeds.
 func (m *Memory) Take(_ context.Context, key string) ([]byte, error) {
 	now := m.elapsed()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.entries[key]
+	s := m.shardFor(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[key]
 	if !ok {
 		return nil, ErrNotFound
 	}
-	m.remove(e)
+	s.remove(e)
 	if expired(e, now) {
 		return nil, ErrNotFound
 	}
@@ -133,71 +161,83 @@ func (m *Memory) Take(_ context.Context, key string) ([]byte, error) {
 
 // Delete removes key; a missing key is not an error.
 func (m *Memory) Delete(_ context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e, ok := m.entries[key]; ok {
-		m.remove(e)
+	s := m.shardFor(key)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[key]; ok {
+		s.remove(e)
 	}
 	return nil
 }
 
-// Cleanup removes the entries that had expired when it started, at most
-// cleanupBatch per lock hold, and returns ctx.Err() if ctx ends between batches.
-// The expiry heap means it touches only expired entries.
+// Cleanup removes the entries that had expired when it started, one shard at a
+// time and at most cleanupBatch per shard-lock hold, and returns ctx.Err() if
+// ctx ends between batches. The expiry heaps mean it touches only expired
+// entries.
 func (m *Memory) Cleanup(ctx context.Context) error {
 	now := m.elapsed()
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if !m.cleanupOnce(now) {
-			return nil
+	for i := range m.shards {
+		s := &m.shards[i]
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !s.cleanupOnce(now) {
+				break
+			}
 		}
 	}
+	return nil
 }
 
 // Len returns the number of entries held, including expired ones not yet cleaned.
+// Under concurrent writes it is a sum of per-shard counts taken one after another.
 func (m *Memory) Len() int {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return len(m.entries)
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		n += len(s.entries)
+		s.mu.RUnlock()
+	}
+	return n
 }
 
-// cleanupOnce removes up to cleanupBatch entries expired at now and reports whether
-// more may remain.
-func (m *Memory) cleanupOnce(now int64) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+// cleanupOnce removes up to cleanupBatch of the shard's entries expired at now
+// and reports whether more may remain.
+func (s *shard) cleanupOnce(now int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for range cleanupBatch {
-		if len(m.expiry) == 0 || m.expiry[0].expires > now {
+		if len(s.expiry) == 0 || s.expiry[0].expires > now {
 			return false
 		}
-		e := heap.Pop(&m.expiry).(*entry)
-		delete(m.entries, e.key)
+		e := heap.Pop(&s.expiry).(*entry)
+		delete(s.entries, e.key)
 	}
 	return true
 }
 
-// remove deletes e from the map and the heap. The caller holds m.mu.
-func (m *Memory) remove(e *entry) {
-	delete(m.entries, e.key)
+// remove deletes e from the shard's map and heap. The caller holds s.mu.
+func (s *shard) remove(e *entry) {
+	delete(s.entries, e.key)
 	if e.index >= 0 {
-		heap.Remove(&m.expiry, e.index)
+		heap.Remove(&s.expiry, e.index)
 	}
 }
 
-// setDeadline moves e to deadline, entering or leaving the heap as needed. The
-// caller holds m.mu.
-func (m *Memory) setDeadline(e *entry, deadline int64) {
+// setDeadline moves e to deadline, entering or leaving the shard's heap as
+// needed. The caller holds s.mu.
+func (s *shard) setDeadline(e *entry, deadline int64) {
 	e.expires = deadline
 	switch {
 	case deadline == noExpiry && e.index >= 0:
-		heap.Remove(&m.expiry, e.index)
+		heap.Remove(&s.expiry, e.index)
 	case deadline == noExpiry:
 	case e.index >= 0:
-		heap.Fix(&m.expiry, e.index)
+		heap.Fix(&s.expiry, e.index)
 	default:
-		heap.Push(&m.expiry, e)
+		heap.Push(&s.expiry, e)
 	}
 }
 

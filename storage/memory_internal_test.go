@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,27 +12,37 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// checkInvariants verifies that the map and the expiry heap describe the same
-// entries: every deadline entry is in the heap at its recorded index, nothing
-// else is, and the heap is ordered.
+// checkInvariants verifies, shard by shard, that the map and the expiry heap
+// describe the same entries: every deadline entry is in its shard's heap at its
+// recorded index, nothing else is, each heap is ordered, and every key sits in
+// the shard its hash picks.
 func checkInvariants(t *testing.T, m *Memory) {
 	t.Helper()
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		checkShard(t, m, s)
+		s.mu.RUnlock()
+	}
+}
+
+func checkShard(t *testing.T, m *Memory, s *shard) {
+	t.Helper()
 	inHeap := 0
-	for k, e := range m.entries {
+	for k, e := range s.entries {
 		require.Equal(t, k, e.key)
+		require.Same(t, s, m.shardFor(k), "key %q in the wrong shard", k)
 		if e.expires == noExpiry {
 			require.Equal(t, -1, e.index, "permanent entry %q in heap", k)
 			continue
 		}
 		require.GreaterOrEqual(t, e.index, 0, "expiring entry %q missing from heap", k)
-		require.Same(t, e, m.expiry[e.index])
+		require.Same(t, e, s.expiry[e.index])
 		inHeap++
 	}
-	require.Len(t, m.expiry, inHeap, "heap holds entries the map does not")
-	for i := 1; i < len(m.expiry); i++ {
-		require.LessOrEqual(t, m.expiry[(i-1)/2].expires, m.expiry[i].expires, "heap order at %d", i)
+	require.Len(t, s.expiry, inHeap, "heap holds entries the map does not")
+	for i := 1; i < len(s.expiry); i++ {
+		require.LessOrEqual(t, s.expiry[(i-1)/2].expires, s.expiry[i].expires, "heap order at %d", i)
 	}
 }
 
@@ -39,20 +50,76 @@ func TestCleanupOnceIsBounded(t *testing.T) {
 	ctx := t.Context()
 	var now time.Time
 	m := NewMemoryWithClock(func() time.Time { return now })
+	// Fill one shard with keys that hash to it, so its backlog spans batches.
+	target := &m.shards[0]
 	n := 3*cleanupBatch + 7
-	for i := range n {
-		require.NoError(t, m.Save(ctx, fmt.Sprint(i), nil, time.Second))
+	for i, saved := 0, 0; saved < n; i++ {
+		k := fmt.Sprint(i)
+		if m.shardFor(k) != target {
+			continue
+		}
+		require.NoError(t, m.Save(ctx, k, nil, time.Second))
+		saved++
 	}
+	require.Equal(t, n, m.Len())
 	now = now.Add(time.Second)
 
 	batches := 0
-	for m.cleanupOnce(m.elapsed()) {
+	for target.cleanupOnce(m.elapsed()) {
 		batches++
 		require.Equal(t, n-batches*cleanupBatch, m.Len(), "one lock hold removes exactly one batch")
 		checkInvariants(t, m)
 	}
 	assert.Equal(t, 3, batches)
 	assert.Zero(t, m.Len())
+	checkInvariants(t, m)
+}
+
+func TestKeysSpreadOverShards(t *testing.T) {
+	ctx := t.Context()
+	m := NewMemory()
+	const n = 100 * shardCount
+	for i := range n {
+		require.NoError(t, m.Save(ctx, fmt.Sprintf("grant:%d", i), nil, time.Hour))
+	}
+	for i := range m.shards {
+		got := len(m.shards[i].entries)
+		assert.Greater(t, got, n/shardCount/2, "shard %d holds %d of %d", i, got, n)
+		assert.Less(t, got, 2*n/shardCount, "shard %d holds %d of %d", i, got, n)
+	}
+	checkInvariants(t, m)
+}
+
+func TestCleanupTakesShardLocks(t *testing.T) {
+	ctx := t.Context()
+	var clock atomic.Int64
+	m := NewMemoryWithClock(func() time.Time { return time.Unix(0, clock.Load()) })
+	for i := range 20 * cleanupBatch {
+		require.NoError(t, m.Save(ctx, fmt.Sprintf("code:%d", i), nil, time.Second))
+	}
+	require.NoError(t, m.Save(ctx, "live", []byte("v"), time.Hour))
+	clock.Add(int64(time.Minute))
+
+	// Hold every shard's lock: Cleanup must block on the first and finish once
+	// they are released, leaving the live entry.
+	for i := range m.shards {
+		m.shards[i].mu.Lock()
+	}
+	done := make(chan error)
+	go func() { done <- m.Cleanup(ctx) }()
+	select {
+	case <-done:
+		t.Fatal("Cleanup ran without taking a shard lock")
+	case <-time.After(10 * time.Millisecond):
+	}
+	for i := range m.shards {
+		m.shards[i].mu.Unlock()
+	}
+	require.NoError(t, <-done)
+	assert.Equal(t, 1, m.Len())
+	got, err := m.Get(ctx, "live")
+	require.NoError(t, err)
+	assert.Equal(t, []byte("v"), got)
 	checkInvariants(t, m)
 }
 
@@ -95,7 +162,9 @@ func TestHeapShrinksAfterSpike(t *testing.T) {
 	}
 	now = now.Add(time.Second)
 	require.NoError(t, m.Cleanup(ctx))
-	assert.LessOrEqual(t, cap(m.expiry), 2*minHeapCap)
+	for i := range m.shards {
+		assert.LessOrEqual(t, cap(m.shards[i].expiry), 2*minHeapCap, "shard %d", i)
+	}
 }
 
 func TestMemoryPerEntryOverhead(t *testing.T) {
