@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/examples/internal/exampleserver"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -52,7 +53,12 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(p.Destroy)
 	rec := httptest.NewRecorder()
-	mcpHandler(p).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
+	exampleserver.MCPHandler(p, "github", whoami).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
 	assert.Equal(t, http.StatusUnauthorized, rec.Code)
 	assert.Contains(t, rec.Header().Get("WWW-Authenticate"), `resource_metadata="http://127.0.0.1:8080/.well-known/oauth-protected-resource/mcp"`)
+}
+
+func TestWhoami(t *testing.T) {
+	c := &oauthproxy.Claims{Subject: "1", Extra: map[string]any{"preferred_username": "octocat"}}
+	assert.Equal(t, "GitHub user octocat (id 1)", whoami(c))
 }

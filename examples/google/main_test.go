@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/examples/internal/exampleserver"
 )
 
 func env(vars map[string]string) func(string) string {
@@ -56,6 +57,11 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(p.Destroy)
 	rec := httptest.NewRecorder()
-	mcpHandler(p).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
+	exampleserver.MCPHandler(p, "google", whoami).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
 	assert.Equal(t, http.StatusUnauthorized, rec.Code)
+}
+
+func TestWhoami(t *testing.T) {
+	c := &oauthproxy.Claims{Subject: "1234", Extra: map[string]any{"email": "ada@example.com"}}
+	assert.Equal(t, "Google account ada@example.com (sub 1234)", whoami(c))
 }

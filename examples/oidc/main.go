@@ -24,21 +24,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/auth"
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/oauthproxy-go/oauthproxy"
-	"github.com/oauthproxy-go/oauthproxy/mcpauth"
+	"github.com/oauthproxy-go/oauthproxy/examples/internal/exampleserver"
 	"github.com/oauthproxy-go/oauthproxy/providers"
 )
 
@@ -50,7 +42,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "oidc:", err)
 		os.Exit(2)
 	}
-	if err := serve(cfg, addr); err != nil {
+	if err := exampleserver.Serve(cfg, addr, "oidc", "sign in at "+cfg.UpstreamAuthorizationEndpoint+"; redirect URI", whoami); err != nil {
 		fmt.Fprintln(os.Stderr, "oidc:", err)
 		os.Exit(1)
 	}
@@ -65,7 +57,7 @@ func configFromEnv(ctx context.Context, getenv func(string) string) (oauthproxy.
 			missing = append(missing, name)
 		}
 	}
-	addr, base, err := listenAndBase(getenv)
+	addr, base, err := exampleserver.ListenAndBase(getenv)
 	if err != nil {
 		return oauthproxy.Config{}, "", err
 	}
@@ -82,67 +74,7 @@ func configFromEnv(ctx context.Context, getenv func(string) string) (oauthproxy.
 	return cfg, addr, err
 }
 
-// listenAndBase reads ADDR and BASE_URL. Without BASE_URL the server must
-// listen on loopback, the one place OAuth allows plain http.
-func listenAndBase(getenv func(string) string) (addr, base string, err error) {
-	addr = getenv("ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-	base = strings.TrimRight(getenv("BASE_URL"), "/")
-	if base != "" {
-		return addr, base, nil
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", "", fmt.Errorf("ADDR %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return "", "", fmt.Errorf("set BASE_URL to this server's public https URL (ADDR %q is not a loopback address)", addr)
-	}
-	return addr, "http://" + addr, nil
-}
-
-// serve runs the proxy and the MCP server until SIGINT or SIGTERM.
-func serve(cfg oauthproxy.Config, addr string) error {
-	p, err := oauthproxy.New(cfg)
-	if err != nil {
-		return err
-	}
-	defer p.Destroy()
-	mux := http.NewServeMux()
-	mux.Handle("/", p.Handler()) // metadata, register, authorize, consent, callback, token
-	mux.Handle("/mcp", mcpHandler(p))
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		<-ctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(shutdownCtx)
-	}()
-	log.Printf("MCP endpoint: %s/mcp (sign in at %s; redirect URI %s%s)", cfg.BaseURL, cfg.UpstreamAuthorizationEndpoint, cfg.BaseURL, oauthproxy.DefaultRedirectPath)
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
-// mcpHandler is a go-sdk MCP server with a whoami tool, behind the proxy's
-// bearer check.
-func mcpHandler(p *oauthproxy.Proxy) http.Handler {
-	server := mcp.NewServer(&mcp.Implementation{Name: "oauthproxy-oidc-example", Version: "1.0.0"}, nil)
-	mcp.AddTool(server, &mcp.Tool{Name: "whoami", Description: "Who you are signed in as"},
-		func(_ context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallToolResult, any, error) {
-			c, ok := mcpauth.ClaimsFromRequest(req) // the claims of the token that carried this call
-			if !ok {
-				return nil, nil, errors.New("not signed in")
-			}
-			text := fmt.Sprintf("%v <%v> (sub %s)", c.Extra["name"], c.Extra["email"], c.Subject)
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}, nil, nil
-		})
-	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
-	return p.RequireBearer(auth.RequireBearerToken(mcpauth.TokenVerifier(p), nil)(streamable))
+// whoami is the whoami tool's answer for the caller's claims.
+func whoami(c *oauthproxy.Claims) string {
+	return fmt.Sprintf("%v <%v> (sub %s)", c.Extra["name"], c.Extra["email"], c.Subject)
 }

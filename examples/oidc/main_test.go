@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/examples/internal/exampleserver"
 	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
 )
 
@@ -60,7 +61,7 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(p.Destroy)
 	rec := httptest.NewRecorder()
-	mcpHandler(p).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
+	exampleserver.MCPHandler(p, "oidc", whoami).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/mcp", nil))
 	assert.Equal(t, http.StatusUnauthorized, rec.Code)
 }
 
@@ -71,4 +72,9 @@ func TestConfigFromEnv_DiscoveryFails(t *testing.T) {
 	}))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "/no-such-issuer/.well-known/openid-configuration")
+}
+
+func TestWhoami(t *testing.T) {
+	c := &oauthproxy.Claims{Subject: "00u1", Extra: map[string]any{"name": "Ada Lovelace", "email": "ada@example.com"}}
+	assert.Equal(t, "Ada Lovelace <ada@example.com> (sub 00u1)", whoami(c))
 }
