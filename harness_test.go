@@ -45,8 +45,10 @@ func withIdP(f func(*oauthproxytest.Options)) envOption {
 	return func(_ *oauthproxy.Config, o *oauthproxytest.Options) { f(o) }
 }
 
-func newEnv(t *testing.T, opts ...envOption) *env {
-	t.Helper()
+// testSetup is the proxy Config and fake-upstream Options every harness
+// starts from (fixed keys, one upstream client, OIDC scopes), with opts
+// applied; the harness fills in BaseURL and the upstream endpoints.
+func testSetup(opts ...envOption) (oauthproxy.Config, oauthproxytest.Options) {
 	idpOpts := oauthproxytest.Options{
 		ClientID:     "upstream-client",
 		ClientSecret: "upstream-secret",
@@ -65,6 +67,12 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&cfg, &idpOpts)
 	}
+	return cfg, idpOpts
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	cfg, idpOpts := testSetup(opts...)
 	e := &env{t: t}
 	e.idp = oauthproxytest.NewServer(idpOpts)
 	t.Cleanup(e.idp.Close)
@@ -130,18 +138,25 @@ func (e *env) register(authMethod string, redirects ...string) registered {
 	if len(redirects) == 0 {
 		redirects = []string{clientRedirect}
 	}
+	return registerClient(e.t, http.DefaultClient, e.srv.URL+"/oauth/register", authMethod, "Test <Client>", redirects)
+}
+
+// registerClient registers a client that may refresh at endpoint (RFC 7591)
+// and requires a 201.
+func registerClient(t *testing.T, hc *http.Client, endpoint, authMethod, name string, redirects []string) registered {
+	t.Helper()
 	body, _ := json.Marshal(map[string]any{
 		"redirect_uris":              redirects,
 		"token_endpoint_auth_method": authMethod,
 		"grant_types":                []string{"authorization_code", "refresh_token"},
-		"client_name":                "Test <Client>",
+		"client_name":                name,
 	})
-	resp, err := http.Post(e.srv.URL+"/oauth/register", "application/json", strings.NewReader(string(body)))
-	require.NoError(e.t, err)
+	resp, err := hc.Post(endpoint, "application/json", strings.NewReader(string(body)))
+	require.NoError(t, err)
 	defer resp.Body.Close()
-	require.Equal(e.t, http.StatusCreated, resp.StatusCode)
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
 	var info oauthproxy.ClientInformation
-	require.NoError(e.t, json.NewDecoder(resp.Body).Decode(&info))
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&info))
 	return registered{ID: info.ClientID, Secret: info.ClientSecret, AuthMethod: authMethod}
 }
 
@@ -215,9 +230,16 @@ func (r tokenResult) str(k string) string { s, _ := r.Body[k].(string); return s
 // token posts form to /oauth/token, authenticating as c the way it registered.
 func (e *env) token(c registered, form url.Values) tokenResult {
 	e.t.Helper()
+	return postToken(e.t, http.DefaultClient, e.srv.URL+"/oauth/token", c, form)
+}
+
+// postToken posts form to a token endpoint over hc, authenticating as c the
+// way it registered (RFC 6749 §2.3.1), and decodes the JSON answer.
+func postToken(t *testing.T, hc *http.Client, endpoint string, c registered, form url.Values) tokenResult {
+	t.Helper()
 	form = cloneValues(form)
-	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/oauth/token", strings.NewReader(""))
-	require.NoError(e.t, err)
+	req, err := http.NewRequest(http.MethodPost, endpoint, nil)
+	require.NoError(t, err)
 	switch c.AuthMethod {
 	case "client_secret_basic":
 		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Secret))
@@ -229,11 +251,11 @@ func (e *env) token(c registered, form url.Values) tokenResult {
 	}
 	req.Body = io.NopCloser(strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(e.t, err)
+	resp, err := hc.Do(req)
+	require.NoError(t, err)
 	defer resp.Body.Close()
 	out := tokenResult{Status: resp.StatusCode, Header: resp.Header}
-	require.NoError(e.t, json.NewDecoder(resp.Body).Decode(&out.Body))
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out.Body))
 	return out
 }
 

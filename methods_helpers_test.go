@@ -457,25 +457,9 @@ type site struct {
 
 func newSite(t *testing.T, basePath string, opts ...envOption) *site {
 	t.Helper()
-	idpOpts := oauthproxytest.Options{
-		ClientID:     "upstream-client",
-		ClientSecret: "upstream-secret",
-		IssueIDToken: true,
-		RequirePKCE:  true,
-	}
-	cfg := oauthproxy.Config{
-		UpstreamClientID:     "upstream-client",
-		UpstreamClientSecret: "upstream-secret",
-		Scopes:               []string{"openid", "email", "profile"},
-		JWTSigningKey:        testJWTKey,
-		EncryptionKey:        testEncKey,
-		ConsentSigningKey:    testConsentKey,
-		Logger:               discardLogger(),
-		HTTPClient:           ownHTTPClient(t),
-	}
-	for _, o := range opts {
-		o(&cfg, &idpOpts)
-	}
+	cfg, idpOpts := testSetup(append([]envOption{withConfig(func(c *oauthproxy.Config) {
+		c.HTTPClient = ownHTTPClient(t)
+	})}, opts...)...)
 	s := &site{t: t, http: ownHTTPClient(t)}
 	s.idp = oauthproxytest.NewServer(idpOpts)
 	t.Cleanup(s.idp.Close)
@@ -531,45 +515,14 @@ func (s *site) getJSON(u string, wantStatus int) oauthproxy.AuthorizationServerM
 // register registers a client at the registration endpoint from the metadata.
 func (s *site) register(authMethod string) registered {
 	s.t.Helper()
-	body, _ := json.Marshal(map[string]any{
-		"redirect_uris":              []string{clientRedirect},
-		"token_endpoint_auth_method": authMethod,
-		"grant_types":                []string{"authorization_code", "refresh_token"},
-		"client_name":                "Site Client",
-	})
-	resp, err := s.http.Post(s.meta.RegistrationEndpoint, "application/json", bytes.NewReader(body))
-	require.NoError(s.t, err)
-	defer resp.Body.Close()
-	require.Equal(s.t, http.StatusCreated, resp.StatusCode)
-	var info oauthproxy.ClientInformation
-	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&info))
-	return registered{ID: info.ClientID, Secret: info.ClientSecret, AuthMethod: authMethod}
+	return registerClient(s.t, s.http, s.meta.RegistrationEndpoint, authMethod, "Site Client", []string{clientRedirect})
 }
 
 // token posts form to the token endpoint from the metadata, authenticating
 // as c the way it registered.
 func (s *site) token(c registered, form url.Values) tokenResult {
 	s.t.Helper()
-	form = cloneValues(form)
-	req, err := http.NewRequest(http.MethodPost, s.meta.TokenEndpoint, nil)
-	require.NoError(s.t, err)
-	switch c.AuthMethod {
-	case "client_secret_basic":
-		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Secret))
-	case "client_secret_post":
-		form.Set("client_id", c.ID)
-		form.Set("client_secret", c.Secret)
-	default:
-		form.Set("client_id", c.ID)
-	}
-	req.Body = io.NopCloser(strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := s.http.Do(req)
-	require.NoError(s.t, err)
-	defer resp.Body.Close()
-	out := tokenResult{Status: resp.StatusCode, Header: resp.Header}
-	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&out.Body))
-	return out
+	return postToken(s.t, s.http, s.meta.TokenEndpoint, c, form)
 }
 
 // callResource calls the protected resource (Config.Resource) with token.

@@ -3,7 +3,6 @@ package oauthproxy_test
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -48,24 +47,7 @@ type hop struct{ Replica, Route string }
 // yet. The base Config carries fixed keys, as every replica must share them.
 func newDeployment(t *testing.T, opts ...envOption) *deployment {
 	t.Helper()
-	idpOpts := oauthproxytest.Options{
-		ClientID:     "upstream-client",
-		ClientSecret: "upstream-secret",
-		IssueIDToken: true,
-		RequirePKCE:  true,
-	}
-	cfg := oauthproxy.Config{
-		UpstreamClientID:     "upstream-client",
-		UpstreamClientSecret: "upstream-secret",
-		Scopes:               []string{"openid", "email", "profile"},
-		JWTSigningKey:        []byte(strings.Repeat("j", 32)),
-		EncryptionKey:        []byte(strings.Repeat("e", 32)),
-		ConsentSigningKey:    []byte(strings.Repeat("c", 32)),
-		Logger:               slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	for _, o := range opts {
-		o(&cfg, &idpOpts)
-	}
+	cfg, idpOpts := testSetup(opts...)
 	d := &deployment{
 		env:      &env{t: t},
 		replicas: map[string]*oauthproxy.Proxy{},
