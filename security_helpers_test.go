@@ -20,27 +20,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// secClock is a settable clock for Config.Now, safe for concurrent use.
-type secClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// secClock is the settable clock of methods_helpers_test.go.
+type secClock = stepClock
 
-func newSecClock() *secClock {
-	return &secClock{now: time.Now().Truncate(time.Second)}
-}
-
-func (c *secClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *secClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newSecClock() *secClock { return newStepClock() }
 
 // withSecClock makes the proxy read time from clk.
 func withSecClock(clk *secClock) envOption {
