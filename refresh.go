@@ -137,12 +137,14 @@ func (p *Proxy) refreshReuse(ctx context.Context, token string, client *clientRe
 // yet to rotate. Saving the grant extends its life with its newest refresh
 // token.
 func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *clientRecord, scopes []string) (*grant, *TokenResponse, *Error) {
-	g, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	g, saved, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
 	if oerr != nil {
 		return nil, nil, oerr
 	}
-	if err := p.putJSON(ctx, nsGrant+g.ID, g, p.cfg.RefreshTokenTTL); err != nil {
-		return nil, nil, errUnavailable("storage is unavailable, try again", err)
+	if !saved {
+		if err := p.putJSON(ctx, nsGrant+g.ID, g, p.cfg.RefreshTokenTTL); err != nil {
+			return nil, nil, errUnavailable("storage is unavailable, try again", err)
+		}
 	}
 	resp, oerr := p.issueTokens(ctx, g, client, scopes, "")
 	return g, resp, oerr

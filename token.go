@@ -271,7 +271,7 @@ func (p *Proxy) LoadUpstreamTokens(ctx context.Context, accessToken string) (*Up
 	if err != nil {
 		return nil, err
 	}
-	g, oerr := p.freshGrant(ctx, claims.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	g, _, oerr := p.freshGrant(ctx, claims.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
 	if oerr != nil {
 		if oerr.Code == ErrCodeInvalidGrant {
 			return nil, fmt.Errorf("%w: %w", ErrTokenRevoked, oerr)

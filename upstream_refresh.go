@@ -16,7 +16,8 @@ const upstreamRefreshLeeway = time.Minute
 // is about to, refreshes it upstream and saves it with ttl. Concurrent callers
 // for one grant share one upstream refresh (many providers rotate refresh
 // tokens, so a second concurrent refresh would fail and kill the session).
-func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Duration, notFound *Error) (*grant, *Error) {
+// The bool reports that the grant was just written with ttl.
+func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Duration, notFound *Error) (*grant, bool, *Error) {
 	// The shared work must not die with whichever request started it: an
 	// upstream refresh abandoned halfway may already have rotated the upstream
 	// refresh token. It is bounded by the HTTP client's and storage's own
@@ -41,7 +42,7 @@ func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Dura
 			return nil, notFound
 		}
 		if !g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
-			return &g, nil
+			return freshResult{grant: &g}, nil
 		}
 		if g.Upstream.RefreshToken == "" {
 			return nil, newError(ErrCodeInvalidGrant, "the identity provider's session expired; sign in again")
@@ -51,7 +52,7 @@ func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Dura
 			// Another replica may have refreshed this grant first and spent the
 			// upstream refresh token we used: then its result is in storage.
 			if latest, ok := p.refreshedElsewhere(ctx, &g); ok {
-				return latest, nil
+				return freshResult{grant: latest}, nil
 			}
 			e := upstreamFailure(err, true)
 			p.emit(ctx, Event{Type: EventUpstreamError, ClientID: g.ClientID, Subject: g.Subject, GrantID: g.ID, Reason: e.Code})
@@ -62,21 +63,27 @@ func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Dura
 			return nil, errUnavailable("storage is unavailable, try again", err)
 		}
 		p.log.Info("oauthproxy: upstream token refreshed", "client_id", g.ClientID, "grant_id", g.ID)
-		return &g, nil
+		return freshResult{grant: &g, saved: true}, nil
 	})
-	var v any
+	var res freshResult
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			return nil, asError(r.Err)
+			return nil, false, asError(r.Err)
 		}
-		v = r.Val
+		res = r.Val.(freshResult)
 	case <-reqCtx.Done():
-		return nil, errUnavailable("the request ended before the grant was loaded", reqCtx.Err())
+		return nil, false, errUnavailable("the request ended before the grant was loaded", reqCtx.Err())
 	}
 	// Each caller gets its own copy: the shared value must not be mutated.
-	g := *v.(*grant)
-	return &g, nil
+	own := *res.grant
+	return &own, res.saved, nil
+}
+
+// freshResult is what the callers of one shared freshGrant receive.
+type freshResult struct {
+	grant *grant
+	saved bool
 }
 
 // refreshedElsewhere re-reads a grant after a failed upstream refresh and
