@@ -31,6 +31,7 @@ type Encrypted struct {
 var (
 	_ TokenStorage = (*Encrypted)(nil)
 	_ Persistence  = (*Encrypted)(nil)
+	_ Counter      = (*Encrypted)(nil)
 )
 
 // NewEncrypted returns a store that seals values with c before handing them to
@@ -46,6 +47,17 @@ func NewEncrypted(inner TokenStorage, c Cipher) *Encrypted {
 func (e *Encrypted) Persistent() bool {
 	p, ok := e.inner.(Persistence)
 	return ok && p.Persistent()
+}
+
+// Count forwards to the inner store when it is a Counter, and otherwise returns
+// ErrCountUnsupported. Keys are stored in the clear, so the inner store's count
+// is the right one.
+func (e *Encrypted) Count(ctx context.Context, namespace string) (int, error) {
+	c, ok := e.inner.(Counter)
+	if !ok {
+		return 0, ErrCountUnsupported
+	}
+	return c.Count(ctx, namespace)
 }
 
 // inPlace is what Memory offers Encrypted beyond TokenStorage: taking over

@@ -145,6 +145,27 @@ func TestEncryptedPersistentForwards(t *testing.T) {
 	}
 }
 
+func TestEncryptedCountForwards(t *testing.T) {
+	ctx := t.Context()
+	inner := storage.NewMemory()
+	enc := storage.NewEncrypted(inner, newSealer(t))
+	require.NoError(t, enc.Save(ctx, "client:a", []byte("v"), time.Hour))
+	require.NoError(t, inner.Save(ctx, "client:b", []byte("saved around the wrapper"), time.Hour))
+	n, err := enc.Count(ctx, "client:")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "keys are not encrypted, so the inner count is the count")
+
+	boom := errors.New("backend down")
+	_, err = storage.NewEncrypted(countingStore{failingStore{err: boom}}, newSealer(t)).Count(ctx, "client:")
+	require.Same(t, boom, err, "inner errors are returned unchanged")
+}
+
+func TestEncryptedCountUnsupported(t *testing.T) {
+	enc := storage.NewEncrypted(failingStore{}, newSealer(t))
+	_, err := enc.Count(t.Context(), "client:")
+	require.ErrorIs(t, err, storage.ErrCountUnsupported)
+}
+
 func TestNewEncryptedRejectsNil(t *testing.T) {
 	assert.Panics(t, func() { storage.NewEncrypted(nil, newSealer(t)) })
 	assert.Panics(t, func() { storage.NewEncrypted(storage.NewMemory(), nil) })
@@ -158,6 +179,11 @@ func (f failingStore) Get(context.Context, string) ([]byte, error)              
 func (f failingStore) Take(context.Context, string) ([]byte, error)              { return nil, f.err }
 func (f failingStore) Delete(context.Context, string) error                      { return f.err }
 func (f failingStore) Cleanup(context.Context) error                             { return f.err }
+
+// countingStore is a failingStore that is also a Counter, failing with err.
+type countingStore struct{ failingStore }
+
+func (c countingStore) Count(context.Context, string) (int, error) { return 0, c.err }
 
 type persistentStore struct {
 	storage.TokenStorage

@@ -25,7 +25,9 @@ const noExpiry = math.MaxInt64
 // Memory is an in-process TokenStorage. Values are copied in and out, expiry is
 // checked on every read, and Cleanup frees expired entries in bounded batches,
 // one shard at a time. Its data dies with the process, so it reports
-// Persistent() == false.
+// Persistent() == false. It is a Counter: each shard keeps a count of its
+// entries per namespace, updated as entries come and go, so Count costs the
+// same whether the store holds ten entries or a million.
 type Memory struct {
 	now   func() time.Time
 	start time.Time // deadlines are offsets from here: 8 bytes each, monotonic with time.Now
@@ -34,18 +36,24 @@ type Memory struct {
 	shards [shardCount]shard
 }
 
-// shard is one lock's worth of the store: the entries whose key hashes to it
-// and the expiry heap of those that have a deadline.
+// shard is one lock's worth of the store: the entries whose key hashes to it,
+// the expiry heap of those that have a deadline, and how many entries each
+// namespace has in the shard. The struct is 64 bytes, so neighbours' locks do
+// not share a cache line.
 type shard struct {
 	mu      sync.RWMutex
 	entries map[string]*entry
 	expiry  expiryHeap // only entries that have a deadline
-	_       [8]byte    // 64 bytes a shard: neighbours' locks do not share a cache line
+	// counts holds, per namespace (NamespaceOf), the number of entries in it,
+	// expired ones included until they are removed. A namespace whose count
+	// falls to zero is deleted, so the map never outgrows the entries.
+	counts map[string]int
 }
 
 var (
 	_ TokenStorage = (*Memory)(nil)
 	_ Persistence  = (*Memory)(nil)
+	_ Counter      = (*Memory)(nil)
 )
 
 // NewMemory returns an empty in-memory store that uses the wall clock.
@@ -60,6 +68,7 @@ func NewMemoryWithClock(now func() time.Time) *Memory {
 	m := &Memory{now: now, start: now(), seed: maphash.MakeSeed()}
 	for i := range m.shards {
 		m.shards[i].entries = make(map[string]*entry)
+		m.shards[i].counts = make(map[string]int)
 	}
 	return m
 }
@@ -100,6 +109,7 @@ func (m *Memory) saveOwned(key string, v []byte, ttl time.Duration) error {
 	// Clone so a key sliced from a large buffer does not pin that buffer.
 	e := &entry{key: strings.Clone(key), value: v, expires: deadline, index: -1}
 	s.entries[e.key] = e
+	s.counted(e.key)
 	if deadline != noExpiry {
 		heap.Push(&s.expiry, e)
 	}
@@ -190,6 +200,26 @@ func (m *Memory) Cleanup(ctx context.Context) error {
 	return nil
 }
 
+// Count returns how many entries namespace holds, summed shard by shard under
+// each shard's read lock: O(shards), however many entries are stored. Entries
+// that have expired count until Cleanup removes them (the proxy runs it every
+// CleanupInterval) or a Take of the key does; Get leaves them in place. Under
+// concurrent writes the sum is of per-shard counts taken one after another.
+// ctx is unused because Count never blocks for long.
+func (m *Memory) Count(_ context.Context, namespace string) (int, error) {
+	if err := CheckNamespace(namespace); err != nil {
+		return 0, err
+	}
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		n += s.counts[namespace]
+		s.mu.RUnlock()
+	}
+	return n, nil
+}
+
 // Len returns the number of entries held, including expired ones not yet cleaned.
 // Under concurrent writes it is a sum of per-shard counts taken one after another.
 func (m *Memory) Len() int {
@@ -214,6 +244,7 @@ func (s *shard) cleanupOnce(now int64) bool {
 		}
 		e := heap.Pop(&s.expiry).(*entry)
 		delete(s.entries, e.key)
+		s.uncounted(e.key)
 	}
 	return true
 }
@@ -221,6 +252,7 @@ func (s *shard) cleanupOnce(now int64) bool {
 // remove deletes e from the shard's map and heap. The caller holds s.mu.
 func (s *shard) remove(e *entry) {
 	delete(s.entries, e.key)
+	s.uncounted(e.key)
 	if e.index >= 0 {
 		heap.Remove(&s.expiry, e.index)
 	}

@@ -99,3 +99,30 @@ func BenchmarkMemoryTake(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMemoryCount counts a small namespace in a store that holds many
+// entries in another: the cost must not grow with the store.
+func BenchmarkMemoryCount(b *testing.B) {
+	for _, grants := range []int{0, 100_000} {
+		b.Run(fmt.Sprintf("grants=%d", grants), func(b *testing.B) {
+			ctx := b.Context()
+			m := storage.NewMemory()
+			for i := range grants {
+				if err := m.Save(ctx, "grant:"+strconv.Itoa(i), nil, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for i := range 1000 {
+				if err := m.Save(ctx, "client:"+strconv.Itoa(i), nil, time.Hour); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if n, err := m.Count(ctx, "client:"); err != nil || n != 1000 {
+					b.Fatal(n, err)
+				}
+			}
+		})
+	}
+}

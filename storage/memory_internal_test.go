@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,6 +42,7 @@ func checkShard(t *testing.T, m *Memory, s *shard) {
 		inHeap++
 	}
 	require.Len(t, s.expiry, inHeap, "heap holds entries the map does not")
+	require.Equal(t, namespaceCounts(s), s.counts, "per-namespace counts disagree with the entries")
 	for i := 1; i < len(s.expiry); i++ {
 		require.LessOrEqual(t, s.expiry[(i-1)/2].expires, s.expiry[i].expires, "heap order at %d", i)
 	}
@@ -192,6 +194,24 @@ func TestMemoryPerEntryOverhead(t *testing.T) {
 	perEntry := float64(after-before)/n - valueSize
 	t.Logf("per-entry overhead beyond the value: %.0f bytes", perEntry)
 	assert.Less(t, perEntry, 512.0)
+}
+
+// namespaceCounts counts s's entries per namespace the slow way, for
+// comparison with the counts the shard keeps. The caller holds s.mu.
+func namespaceCounts(s *shard) map[string]int {
+	want := make(map[string]int)
+	for k := range s.entries {
+		if ns := NamespaceOf(k); ns != "" {
+			want[ns]++
+		}
+	}
+	return want
+}
+
+// A shard fills one cache line exactly, so neighbouring shards' locks never
+// share one (false sharing would make shards contend like one lock).
+func TestShardIsOneCacheLine(t *testing.T) {
+	assert.Equal(t, uintptr(64), unsafe.Sizeof(shard{}))
 }
 
 func heapInUse() uint64 {

@@ -172,3 +172,34 @@ func newSealer(t testing.TB) *crypto.Sealer {
 	require.NoError(t, err)
 	return s
 }
+
+// Memory counts an expired entry until something removes it: Cleanup, or a Take
+// of its key. Get does not remove, so it does not change the count.
+func TestMemoryCountIncludesExpiredUntilRemoved(t *testing.T) {
+	ctx := t.Context()
+	clock := newFakeClock()
+	m := storage.NewMemoryWithClock(clock.Now)
+	require.NoError(t, m.Save(ctx, "txn:a", []byte("v"), time.Second))
+	require.NoError(t, m.Save(ctx, "txn:b", []byte("v"), time.Second))
+	require.NoError(t, m.Save(ctx, "txn:c", []byte("v"), time.Hour))
+	require.NoError(t, m.Save(ctx, "nonamespace", []byte("v"), time.Hour))
+	clock.Advance(time.Second)
+
+	count := func() int {
+		t.Helper()
+		n, err := m.Count(ctx, "txn:")
+		require.NoError(t, err)
+		return n
+	}
+	_, err := m.Get(ctx, "txn:a")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Equal(t, 3, count(), "expired entries still count before their removal")
+
+	_, err = m.Take(ctx, "txn:a")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	assert.Equal(t, 2, count(), "a Take of an expired key removes it")
+
+	require.NoError(t, m.Cleanup(ctx))
+	assert.Equal(t, 1, count(), "Cleanup removes the rest")
+	assert.Equal(t, 2, m.Len())
+}

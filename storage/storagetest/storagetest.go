@@ -32,7 +32,9 @@ const (
 
 // Run runs the conformance suite. newStorage is called once per subtest and must
 // return a store that is empty, or at least holds none of the keys the subtest uses
-// (keys are prefixed with the subtest name so shared servers are safe).
+// (keys and namespaces are named after the subtest so shared servers are safe).
+// The Count subtests run when the store implements storage.Counter and are
+// skipped otherwise.
 func Run(t *testing.T, newStorage func(t *testing.T) storage.TokenStorage) {
 	t.Helper()
 	tests := []struct {
@@ -57,6 +59,12 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.TokenStorage) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStorage(t))
+		})
+	}
+	for _, tt := range countTests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStorage(t)
+			tt.fn(t, s, counter(t, s))
 		})
 	}
 }
@@ -343,6 +351,12 @@ func testCancelledContext(t *testing.T, s storage.TokenStorage) {
 		{"Take", func() ([]byte, error) { return s.Take(ctx, k) }},
 		{"Delete", func() ([]byte, error) { return nil, s.Delete(ctx, k) }},
 		{"Cleanup", func() ([]byte, error) { return nil, s.Cleanup(ctx) }},
+	}
+	if c, ok := s.(storage.Counter); ok {
+		calls = append(calls, struct {
+			name string
+			fn   func() ([]byte, error)
+		}{"Count", func() ([]byte, error) { _, err := c.Count(ctx, namespace(t, "a")); return nil, err }})
 	}
 	type result struct {
 		value []byte
