@@ -45,6 +45,9 @@ type AuthorizationResult struct {
 // set and must be shown to the user; every other error may be sent to
 // req.RedirectURI with ErrorRedirectURL.
 func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*AuthorizationResult, error) {
+	if oerr := req.checkSizes(); oerr != nil {
+		return nil, oerr
+	}
 	client, oerr := p.lookupClient(ctx, req.ClientID)
 	if oerr != nil {
 		return nil, oerr
@@ -75,6 +78,9 @@ func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*Auth
 		return nil, oerr
 	}
 
+	if oerr := p.admit(ctx, p.pendingQuota); oerr != nil {
+		return nil, oerr
+	}
 	txn := &transaction{
 		ClientID:      client.ClientID,
 		RedirectURI:   redirect,

@@ -20,15 +20,6 @@ const (
 	AuthMethodNone = "none"
 )
 
-// Registration input limits (S14): enough for every real client, small enough
-// that open registration cannot be used to store arbitrary data.
-const (
-	maxRedirectURIs   = 10
-	maxClientNameLen  = 200
-	maxMetadataURILen = 2048
-	maxScopeLen       = 1000
-)
-
 // ClientMetadata is the client's registration request (RFC 7591 §2). Unknown
 // fields are ignored, as §2 requires.
 type ClientMetadata struct {
@@ -97,7 +88,14 @@ func (p *Proxy) RegisterClient(ctx context.Context, md *ClientMetadata) (*Client
 		info.ClientSecretExpiresAt = &never
 		rec.SecretHash = hashedKey("", info.ClientSecret)
 	}
-	if err := p.putJSON(ctx, nsClient+info.ClientID, rec, p.cfg.ClientIdleTTL); err != nil {
+	b, oerr := encodeClientRecord(rec)
+	if oerr != nil {
+		return nil, oerr
+	}
+	if oerr := p.admit(ctx, p.clientQuota); oerr != nil {
+		return nil, oerr
+	}
+	if err := p.store.Save(ctx, nsClient+info.ClientID, b, p.cfg.ClientIdleTTL); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}
 	p.emit(ctx, Event{Type: EventClientRegistered, ClientID: info.ClientID, Reason: meta.TokenEndpointAuthMethod})
@@ -139,6 +137,9 @@ func (p *Proxy) validateClientMetadata(in *ClientMetadata) (*ClientMetadata, *Er
 		return nil, invalid("token_endpoint_auth_method must be one of none, client_secret_basic, client_secret_post")
 	}
 
+	if len(md.GrantTypes) > maxTypeListLen || len(md.ResponseTypes) > maxTypeListLen {
+		return nil, invalid("grant_types and response_types may have at most %d entries", maxTypeListLen)
+	}
 	if len(md.GrantTypes) == 0 {
 		md.GrantTypes = []string{grantAuthorizationCode}
 	}
@@ -173,8 +174,8 @@ func (p *Proxy) validateClientMetadata(in *ClientMetadata) (*ClientMetadata, *Er
 		}
 	}
 	if md.Scope != "" {
-		if len(md.Scope) > maxScopeLen {
-			return nil, invalid("scope is too long")
+		if oerr := checkScopeSize(md.Scope); oerr != nil {
+			return nil, invalid("%s", oerr.Description)
 		}
 		if _, err := p.checkScope(md.Scope); err != nil {
 			return nil, invalid("scope: %s", err.Description)

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // OAuth error codes (RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2, RFC 8707 §2,
@@ -40,7 +42,11 @@ type Error struct {
 	// BasicAuth records that the client authenticated with HTTP Basic, so a 401
 	// carries WWW-Authenticate (RFC 6749 §5.2).
 	BasicAuth bool
-	Cause     error // private; logged, never sent
+	// RetryAfter, when set, says when the client may try again: the HTTP layer
+	// sends it as Retry-After in whole seconds (RFC 9110 §10.2.3) on refusals
+	// such as a full quota (S19).
+	RetryAfter time.Duration
+	Cause      error // private; logged, never sent
 }
 
 // Error implements error. It includes the cause for logs; clients only ever see
@@ -89,6 +95,16 @@ func (e *Error) withCause(err error) *Error {
 func (e *Error) noRedirect() *Error {
 	e.NoRedirect = true
 	return e
+}
+
+// setRetryAfter sends e.RetryAfter as a Retry-After header, rounded up to
+// whole seconds (RFC 9110 §10.2.3 takes delay-seconds).
+func setRetryAfter(w http.ResponseWriter, e *Error) {
+	if e.RetryAfter <= 0 {
+		return
+	}
+	secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 }
 
 func statusFor(code string) int {

@@ -25,6 +25,10 @@ const (
 	EventRefreshReuseDetected EventType = "refresh.reuse_detected"
 	EventGrantRevoked         EventType = "grant.revoked"
 	EventUpstreamError        EventType = "upstream.error"
+	// EventQuotaExceeded: a registration or authorization was refused because
+	// MaxClients or MaxPendingAuthorizations was reached; Reason names the
+	// quota ("clients", "pending_authorizations").
+	EventQuotaExceeded EventType = "quota.exceeded"
 )
 
 // Event is one entry of the audit trail, delivered to Config.OnEvent and
@@ -63,7 +67,7 @@ func (p *Proxy) emit(ctx context.Context, e Event) {
 	}
 	level := slog.LevelInfo
 	switch e.Type {
-	case EventCodeReplayed, EventRefreshReuseDetected, EventGrantRevoked, EventUpstreamError:
+	case EventCodeReplayed, EventRefreshReuseDetected, EventGrantRevoked, EventUpstreamError, EventQuotaExceeded:
 		level = slog.LevelWarn
 	}
 	attrs := []slog.Attr{slog.String("event", string(e.Type))}

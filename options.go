@@ -150,6 +150,22 @@ type Config struct {
 	// days.
 	ClientIdleTTL time.Duration
 
+	// MaxClients caps the dynamically registered clients (and cached client
+	// metadata documents) alive at once, so open registration cannot fill the
+	// storage (S19). When it is reached, new registrations get 503
+	// temporarily_unavailable with Retry-After; registered clients and their
+	// sessions are unaffected. Default DefaultMaxClients (2,000); counted in
+	// the storage, so it holds across replicas and restarts (approximately:
+	// see storage.Counter).
+	MaxClients int
+	// MaxPendingAuthorizations caps the sign-ins in flight: authorization
+	// requests accepted and not yet completed or expired (TransactionTTL).
+	// When it is reached, /authorize answers the client's redirect URI with
+	// error=temporarily_unavailable (RFC 6749 §4.1.2.1); refresh, bearer
+	// checks and redeeming issued codes are unaffected. Default
+	// DefaultMaxPendingAuthorizations (2,000).
+	MaxPendingAuthorizations int
+
 	// EnableCIMD accepts Client ID Metadata Documents (MCP 2025-11-25): a
 	// client_id that is an https URL is fetched instead of registered, with no
 	// redirects, a 5 s timeout, a 5 KiB cap, and never from loopback, private or
@@ -295,6 +311,7 @@ func (s *settings) validateAndDefault() error {
 	}
 
 	check(s.defaultTTLs())
+	check(s.defaultQuotas())
 
 	patterns := s.AllowedRedirectURIPatterns
 	if len(patterns) == 0 {
@@ -363,6 +380,26 @@ func (s *settings) defaultTTLs() error {
 	}
 	if s.RefreshReuseGrace > maxRefreshReuseGrace {
 		errs = append(errs, fmt.Errorf("RefreshReuseGrace must be at most %s (got %s)", maxRefreshReuseGrace, s.RefreshReuseGrace))
+	}
+	return errors.Join(errs...)
+}
+
+func (s *settings) defaultQuotas() error {
+	var errs []error
+	for _, q := range []struct {
+		name string
+		v    *int
+		def  int
+	}{
+		{"MaxClients", &s.MaxClients, DefaultMaxClients},
+		{"MaxPendingAuthorizations", &s.MaxPendingAuthorizations, DefaultMaxPendingAuthorizations},
+	} {
+		switch {
+		case *q.v < 0:
+			errs = append(errs, fmt.Errorf("%s must not be negative (got %d)", q.name, *q.v))
+		case *q.v == 0:
+			*q.v = q.def
+		}
 	}
 	return errors.Join(errs...)
 }

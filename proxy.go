@@ -30,6 +30,9 @@ type Proxy struct {
 	handler  http.Handler
 	// refreshes lets concurrent users of one grant share an upstream refresh.
 	refreshes singleflight.Group
+	// clientQuota and pendingQuota bound what anonymous requests store (S19).
+	clientQuota  *quota
+	pendingQuota *quota
 
 	stopCleanup chan struct{}
 	cleanupDone chan struct{}
@@ -53,10 +56,12 @@ func New(cfg Config) (*Proxy, error) {
 			ClientSecret: s.UpstreamClientSecret,
 			AuthMethod:   s.UpstreamTokenEndpointAuthMethod,
 		},
-		tokens:      newTokenSigner(s.jwtKeys, s.BaseURL, s.Now),
-		cimd:        newCIMDFetcher(s),
-		stopCleanup: make(chan struct{}),
-		cleanupDone: make(chan struct{}),
+		tokens:       newTokenSigner(s.jwtKeys, s.BaseURL, s.Now),
+		cimd:         newCIMDFetcher(s),
+		clientQuota:  newQuota("clients", nsClient, s.MaxClients),
+		pendingQuota: newQuota("pending_authorizations", nsTransaction, s.MaxPendingAuthorizations),
+		stopCleanup:  make(chan struct{}),
+		cleanupDone:  make(chan struct{}),
 	}
 
 	base := s.TokenStorage

@@ -20,6 +20,9 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 	if req.GrantType != "" && req.GrantType != grantRefreshToken {
 		return nil, newError(ErrCodeUnsupportedGrantType, "grant_type must be refresh_token")
 	}
+	if oerr := req.checkSizes(); oerr != nil {
+		return nil, oerr
+	}
 	client, oerr := p.authenticateClient(ctx, req.Client)
 	if oerr != nil {
 		return nil, oerr

@@ -76,6 +76,9 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 	if req.GrantType != "" && req.GrantType != grantAuthorizationCode {
 		return nil, newError(ErrCodeUnsupportedGrantType, "grant_type must be authorization_code")
 	}
+	if oerr := req.checkSizes(); oerr != nil {
+		return nil, oerr
+	}
 	client, oerr := p.authenticateClient(ctx, req.Client)
 	if oerr != nil {
 		return nil, oerr

@@ -32,13 +32,15 @@ func ValidVerifier(v string) bool {
 	return len(v) >= 43 && len(v) <= 128 && unreserved(v)
 }
 
-// ValidChallenge reports whether c can be an S256 challenge: the base64url
-// encoding of 32 bytes is exactly 43 characters (RFC 7636 §4.2).
+// ValidChallenge reports whether c can be an S256 challenge: the unpadded
+// base64url encoding of a SHA-256 digest is exactly 43 characters (RFC 7636
+// §4.2), and its last character carries two zero bits, so only one spelling
+// of each digest passes.
 func ValidChallenge(c string) bool {
 	if len(c) != 43 {
 		return false
 	}
-	_, err := base64.RawURLEncoding.DecodeString(c)
+	_, err := base64.RawURLEncoding.Strict().DecodeString(c)
 	return err == nil
 }
 
