@@ -143,7 +143,9 @@ func TestSecurity_S19_TokenParametersBounded(t *testing.T) {
 func TestSecurity_S19_RegistrationBounded(t *testing.T) {
 	store, withStore := withCountingStore()
 	e := newEnv(t, withStore, withConfig(func(c *oauthproxy.Config) { c.Scopes = nil }))
-	longURI := func(n int) string { return "https://app.example.com/" + strings.Repeat("p", n-len("https://app.example.com/")) }
+	longURI := func(n int) string {
+		return "https://app.example.com/" + strings.Repeat("p", n-len("https://app.example.com/"))
+	}
 	loopback := func(i, n int) string {
 		prefix := "http://127.0.0.1:" + string(rune('1'+i)) + "000/"
 		return prefix + strings.Repeat("p", n-len(prefix))
