@@ -35,9 +35,12 @@
 // Every replica writes and reads the same index, and it is ordinary Redis data,
 // so the count holds across replicas and, with persistence on, restarts. It is
 // approximate in these ways, all small for a quota:
-//   - A pipeline is not a transaction. A write cut short (a dropped connection,
-//     a deadline) leaves at most the key counted after it is gone, never a
-//     stored key uncounted, and only until the key's expiry.
+//   - A pipeline is not a transaction. On one server the commands run in the
+//     order sent, so a write cut short (a dropped connection, a deadline)
+//     leaves at most a key counted after it is gone, until the key's expiry,
+//     never a stored key uncounted. On Cluster the index and the key may live
+//     on different nodes, so either half can fail alone: a Save can then store
+//     a key it does not count (it returns the error) until the key expires.
 //   - A key Redis removes by itself before its expiry (maxmemory eviction, a
 //     manual DEL or FLUSHDB) counts until its expiry.
 //   - A Save racing a Take or Delete of the same key on another connection can

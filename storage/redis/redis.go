@@ -49,9 +49,9 @@ func (s *Store) Persistent() bool { return true }
 // Save stores value under key with SET … PX, so the TTL has millisecond
 // resolution; a positive ttl under a millisecond becomes one. ttl <= 0 never
 // expires. A key in a counted namespace is also added to the namespace's index
-// (ZADD, scored by expiry), sent first in the same round trip, so a write cut
-// short leaves the index counting a key that is missing rather than missing
-// one that is stored.
+// (ZADD, scored by expiry), sent first in the same round trip, so on one
+// server a write cut short leaves the index counting a key that is missing
+// rather than missing one that is stored.
 func (s *Store) Save(ctx context.Context, key string, value []byte, ttl time.Duration) error {
 	if err := checkKey("save", key); err != nil {
 		return err
