@@ -36,11 +36,11 @@ type Counter interface {
 	//     in bounded batches (so writes landing during the scan may or may not
 	//     be seen). O(keys in the namespace).
 	//   - storage/redis: size of a per-namespace index, pruned of entries past
-	//     their expiry at Count's time. It drifts only towards counting too
-	//     many (bounded by the key's TTL) when a write fails half-way or a key
-	//     is evicted, and can count one too few per race between a Save and a
-	//     Take or Delete of the same key; replicas' clock skew shifts expiry
-	//     by the skew. See the package documentation.
+	//     their expiry at Count's time. A write that fails half-way, or a key
+	//     Redis evicts, counts until its expiry; a key is left uncounted only
+	//     by a Save racing a Take or Delete of the same key, or (on Cluster) a
+	//     Save that fails half-way and returns an error. Clock skew between
+	//     replicas shifts expiry by the skew. See the package documentation.
 	Count(ctx context.Context, namespace string) (int, error)
 }
 

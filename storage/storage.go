@@ -5,6 +5,10 @@
 // Values are opaque bytes with a time to live. Keys are namespaced by the proxy
 // ("client:", "txn:", "code:", "grant:", "refresh:" …); secrets never appear in keys
 // in the clear, only their hashes.
+//
+// Beyond TokenStorage a backend may implement Persistence (its data outlives the
+// process) and Counter (it can count a namespace's live keys, which the proxy's
+// quotas use). Memory, Encrypted, storage/bolt and storage/redis implement both.
 package storage
 
 import (

@@ -202,3 +202,31 @@ func TestCleanupWhileWriting(t *testing.T) {
 	require.NoError(t, <-done)
 	assert.Equal(t, 0, count(t, s))
 }
+
+// Count reads a large namespace in several read transactions and still counts
+// every live record once, and none from the namespaces sorted beside it.
+func TestCountSpansBatches(t *testing.T) {
+	now := epoch
+	s := openAt(t, &now)
+	live := now.Add(time.Hour).UnixNano()
+	dead := now.Add(-time.Second).UnixNano()
+	bulkSave(t, s, "client:live", scanBatch+scanBatch/2, live)
+	bulkSave(t, s, "client:dead", 100, dead)
+	bulkSave(t, s, "clienu:", 10, live) // sorts right after "client:"
+	bulkSave(t, s, "client", 10, live)  // sorts right before "client:"
+
+	before := txID(t, s)
+	n, err := s.Count(t.Context(), "client:")
+	require.NoError(t, err)
+	assert.Equal(t, scanBatch+scanBatch/2, n)
+	assert.Equal(t, before, txID(t, s), "Count writes nothing")
+}
+
+func TestCountHonoursCancellation(t *testing.T) {
+	now := epoch
+	s := openAt(t, &now)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := s.Count(ctx, "client:")
+	require.ErrorIs(t, err, context.Canceled)
+}

@@ -23,6 +23,11 @@
 // Because the data outlives the process, the store reports Persistent, and the
 // proxy therefore requires configured (not generated) keys.
 //
+// Store is a storage.Counter: Count scans the namespace's key range (keys are
+// sorted, so other namespaces are not visited) and counts the records whose
+// expiry has not passed, before Cleanup too. Nothing is kept beside the
+// records, so the count survives restarts and crashes exactly as they do.
+//
 // bbolt calls cannot be interrupted, so a context is checked before each operation
 // and between Cleanup batches rather than during one.
 package bolt

@@ -17,11 +17,51 @@
 // Every operation is one single-key command: Save is SET with PX (milliseconds),
 // Get is GET, Take is GETDEL (Redis 6.2 or later; every Valkey release), which is
 // what makes codes and refresh tokens single use across replicas, and Delete is
-// DEL. Redis expires keys itself, so Cleanup does nothing.
+// DEL. Redis expires keys itself.
+//
+// # Counting (storage.Counter)
+//
+// The proxy's quotas count the live keys of a namespace ("client:", "txn:"). A
+// counter cannot see Redis expire a key, so each namespace has an index instead:
+// a sorted set at "<prefix>idx:<namespace>" holding the namespace's keys, each
+// scored by when it expires (Unix milliseconds by the writer's clock; +inf for
+// no expiry). Save sends ZADD before its SET, and Take and Delete send ZREM
+// after their GETDEL or DEL, in the same round trip (a pipeline: one extra
+// command per write, no extra round trip). Count runs ZREMRANGEBYSCORE -inf now
+// and ZCARD on the index, one round trip; Cleanup prunes, in one round trip, the
+// indexes of the namespaces this Store has written to, so an index nobody counts
+// does not grow. Keys in the "idx:" namespace are refused.
+//
+// Every replica writes and reads the same index, and it is ordinary Redis data,
+// so the count holds across replicas and, with persistence on, restarts. It is
+// approximate in these ways, all small for a quota:
+//   - A pipeline is not a transaction. On one server the commands run in the
+//     order sent, so a write cut short (a dropped connection, a deadline)
+//     leaves at most a key counted after it is gone, until the key's expiry,
+//     never a stored key uncounted. On Cluster the index and the key may live
+//     on different nodes, so either half can fail alone: a Save can then store
+//     a key it does not count (it returns the error) until the key expires.
+//   - A key Redis removes by itself before its expiry (maxmemory eviction, a
+//     manual DEL or FLUSHDB) counts until its expiry.
+//   - A Save racing a Take or Delete of the same key on another connection can
+//     interleave so that the key is stored but not counted (until it is taken,
+//     deleted, saved again or expires). The proxy never does that to a client or
+//     transaction key.
+//   - Expiry is judged by clocks: the writer's for the score, the counter's for
+//     "now". Clock skew between replicas shifts when an expired key stops
+//     counting by that skew.
+//
+// The index costs Redis memory, about 110 bytes plus the key per indexed
+// key. WithCountedNamespaces limits indexing to the namespaces a quota needs, for
+// example redis.WithCountedNamespaces("client:", "txn:"); Count of any other
+// namespace then wraps storage.ErrCountUnsupported.
 //
 // Redis Cluster: pass a client from goredis.NewClusterClient. Each command touches
 // one key, so no hash tags are needed and every command, GETDEL included, is routed
-// to the key's slot. Valkey speaks the same protocol; use the same clients.
+// to the key's slot. The index of a namespace is one key, in one slot, while its
+// keys spread over all of them: that is why the index commands are pipelined, not
+// wrapped in MULTI or a script, which Cluster refuses across slots (CROSSSLOT).
+// Valkey speaks the same protocol; use the same clients.
 //
 // Values are opaque to this package. The proxy wraps the configured TokenStorage in
 // storage.Encrypted, so values are sealed with AES-256-GCM before they reach Redis

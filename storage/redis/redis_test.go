@@ -124,6 +124,10 @@ func TestStoppedServerIsAnErrorNotAMiss(t *testing.T) {
 		"Get":    func() error { _, err := s.Get(ctx, "code:1"); return err },
 		"Take":   func() error { _, err := s.Take(ctx, "code:1"); return err },
 		"Delete": func() error { return s.Delete(ctx, "code:1") },
+		// A count that fails must not read as an empty namespace, or a quota
+		// would admit everything during an outage.
+		"Count":   func() error { _, err := s.Count(ctx, "code:"); return err },
+		"Cleanup": func() error { return s.Cleanup(ctx) },
 	}
 	for name, call := range calls {
 		err := call()
