@@ -35,6 +35,6 @@ func TestClusterConformance(t *testing.T) {
 	})
 	t.Cleanup(func() { _ = client.Close() })
 	storagetest.Run(t, func(t *testing.T) storage.TokenStorage {
-		return redis.New(client, redis.WithPrefix(t.Name()+":"))
+		return redis.New(client, redis.WithPrefix(t.Name()+":"), redis.WithEveryNamespaceCounted())
 	})
 }

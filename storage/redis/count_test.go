@@ -22,7 +22,7 @@ func indexKey(namespace string) string { return redis.DefaultPrefix + "idx:" + n
 func TestCountIndexLayout(t *testing.T) {
 	ctx := t.Context()
 	client := redistest.NewClient(t, redistest.Start(t))
-	s := redis.New(client)
+	s := redis.New(client, redis.WithEveryNamespaceCounted())
 
 	before := time.Now().UnixMilli()
 	require.NoError(t, s.Save(ctx, "client:a", []byte("v"), time.Hour))
@@ -52,8 +52,8 @@ func TestCountIndexLayout(t *testing.T) {
 func TestCountSharedAcrossReplicas(t *testing.T) {
 	ctx := t.Context()
 	addr := redistest.Start(t)
-	a := redis.New(redistest.NewClient(t, addr))
-	b := redis.New(redistest.NewClient(t, addr))
+	a := redis.New(redistest.NewClient(t, addr), redis.WithEveryNamespaceCounted())
+	b := redis.New(redistest.NewClient(t, addr), redis.WithEveryNamespaceCounted())
 
 	require.NoError(t, a.Save(ctx, "client:1", []byte("v"), time.Hour))
 	require.NoError(t, b.Save(ctx, "client:2", []byte("v"), time.Hour))
@@ -72,7 +72,7 @@ func TestCountSharedAcrossReplicas(t *testing.T) {
 func TestCountSurvivesRestart(t *testing.T) {
 	ctx := t.Context()
 	server := redistest.StartWithOptions(t, redistest.Options{Persistent: true})
-	s := redis.New(redistest.NewClient(t, server.Addr()))
+	s := redis.New(redistest.NewClient(t, server.Addr()), redis.WithEveryNamespaceCounted())
 	for _, k := range []string{"client:1", "client:2", "txn:1"} {
 		require.NoError(t, s.Save(ctx, k, []byte("v"), time.Hour))
 	}
@@ -87,7 +87,7 @@ func TestCountSurvivesRestart(t *testing.T) {
 func TestCountDropsExpiredWithoutCleanup(t *testing.T) {
 	ctx := t.Context()
 	client := redistest.NewClient(t, redistest.Start(t))
-	s := redis.New(client)
+	s := redis.New(client, redis.WithEveryNamespaceCounted())
 	require.NoError(t, s.Save(ctx, "txn:short", []byte("v"), 50*time.Millisecond))
 	require.NoError(t, s.Save(ctx, "txn:long", []byte("v"), time.Hour))
 	requireCount(t, s, "txn:", 2)
@@ -106,7 +106,7 @@ func TestCountDropsExpiredWithoutCleanup(t *testing.T) {
 func TestCleanupPrunesIndexes(t *testing.T) {
 	ctx := t.Context()
 	client := redistest.NewClient(t, redistest.Start(t))
-	s := redis.New(client)
+	s := redis.New(client, redis.WithEveryNamespaceCounted())
 	for _, k := range []string{"grant:1", "grant:2", "code:1"} {
 		require.NoError(t, s.Save(ctx, k, []byte("v"), time.Millisecond))
 	}
@@ -122,10 +122,22 @@ func TestCleanupPrunesIndexes(t *testing.T) {
 	assert.Zero(t, codes)
 }
 
+// TestWithCountedNamespaces: by default, and with WithCountedNamespaces, only
+// the named namespaces are indexed; the default is what the proxy's quotas
+// count, so grants and refresh tokens cost no index.
 func TestWithCountedNamespaces(t *testing.T) {
+	for name, opts := range map[string][]redis.Option{
+		"default":  nil,
+		"explicit": {redis.WithCountedNamespaces("client:", "txn:")},
+	} {
+		t.Run(name, func(t *testing.T) { testCountedNamespaces(t, opts) })
+	}
+}
+
+func testCountedNamespaces(t *testing.T, opts []redis.Option) {
 	ctx := t.Context()
 	client := redistest.NewClient(t, redistest.Start(t))
-	s := redis.New(client, redis.WithCountedNamespaces("client:", "txn:"))
+	s := redis.New(client, opts...)
 	require.NoError(t, s.Save(ctx, "client:1", []byte("v"), time.Hour))
 	require.NoError(t, s.Save(ctx, "grant:1", []byte("v"), time.Hour))
 	requireCount(t, s, "client:", 1)
@@ -145,7 +157,7 @@ func TestWithCountedNamespaces(t *testing.T) {
 func TestIndexNamespaceIsReserved(t *testing.T) {
 	ctx := t.Context()
 	client := redistest.NewClient(t, redistest.Start(t))
-	s := redis.New(client)
+	s := redis.New(client, redis.WithEveryNamespaceCounted())
 	require.NoError(t, s.Save(ctx, "client:1", []byte("v"), time.Hour))
 
 	k := "idx:client:"
@@ -164,7 +176,7 @@ func TestIndexNamespaceIsReserved(t *testing.T) {
 func TestTakeReturnsValueWhenIndexFails(t *testing.T) {
 	ctx := t.Context()
 	client := redistest.NewClient(t, redistest.Start(t))
-	s := redis.New(client)
+	s := redis.New(client, redis.WithEveryNamespaceCounted())
 	require.NoError(t, s.Save(ctx, "code:1", []byte("v"), time.Hour))
 	require.NoError(t, client.Set(ctx, indexKey("code:"), "not a sorted set", 0).Err())
 

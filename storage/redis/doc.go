@@ -52,9 +52,10 @@
 //     counting by that skew.
 //
 // The index costs Redis memory, about 110 bytes plus the key per indexed
-// key. WithCountedNamespaces limits indexing to the namespaces a quota needs, for
-// example redis.WithCountedNamespaces("client:", "txn:"); Count of any other
-// namespace then wraps storage.ErrCountUnsupported.
+// key, so only the namespaces the proxy's quotas count are indexed by default
+// (DefaultCountedNamespaces: "client:" and "txn:"); WithCountedNamespaces and
+// WithEveryNamespaceCounted change the set. Count of a namespace not indexed
+// wraps storage.ErrCountUnsupported.
 //
 // Redis Cluster: pass a client from goredis.NewClusterClient. Each command touches
 // one key, so no hash tags are needed and every command, GETDEL included, is routed

@@ -19,14 +19,18 @@ func WithPrefix(prefix string) Option {
 	return func(s *Store) { s.prefix = prefix }
 }
 
+// DefaultCountedNamespaces are the namespaces a Store indexes for Count unless
+// WithCountedNamespaces says otherwise: the ones the proxy's quotas count
+// (registered clients and pending authorizations).
+var DefaultCountedNamespaces = []string{"client:", "txn:"}
+
 // WithCountedNamespaces keeps count indexes (see Store.Count) for the given
-// namespaces only, instead of for every namespace. Each indexed key costs an
+// namespaces instead of DefaultCountedNamespaces. Each indexed key costs an
 // index entry in Redis (about 110 bytes plus the key, by MEMORY USAGE on Redis
-// 7) and a ZADD or ZREM beside each write; a proxy's quotas need only "client:"
-// and "txn:".
-// Count of any other namespace then returns an error wrapping
-// storage.ErrCountUnsupported. It panics on a namespace that
-// storage.CheckNamespace refuses, a programming error.
+// 7) and a ZADD or ZREM beside each write, so grants and refresh tokens, the
+// bulk of the keys, are not indexed by default. Count of a namespace not
+// indexed returns an error wrapping storage.ErrCountUnsupported. It panics on
+// a namespace that storage.CheckNamespace refuses, a programming error.
 func WithCountedNamespaces(namespaces ...string) Option {
 	counted := make(map[string]struct{}, len(namespaces))
 	for _, ns := range namespaces {
@@ -36,4 +40,10 @@ func WithCountedNamespaces(namespaces ...string) Option {
 		counted[ns] = struct{}{}
 	}
 	return func(s *Store) { s.counted = counted }
+}
+
+// WithEveryNamespaceCounted indexes every namespace for Count, at the cost
+// WithCountedNamespaces describes for each key.
+func WithEveryNamespaceCounted() Option {
+	return func(s *Store) { s.counted = nil }
 }

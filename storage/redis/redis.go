@@ -17,8 +17,9 @@ import (
 type Store struct {
 	client goredis.UniversalClient
 	prefix string
-	// counted is the set of namespaces given to WithCountedNamespaces, or nil
-	// when every namespace is counted.
+	// counted is the set of namespaces indexed for Count
+	// (DefaultCountedNamespaces unless an option says otherwise), or nil when
+	// every namespace is counted.
 	counted map[string]struct{}
 	// saved holds the namespaces (string keys) this Store has indexed a key in,
 	// for Cleanup to prune.
@@ -37,6 +38,7 @@ func New(client goredis.UniversalClient, opts ...Option) *Store {
 		panic("storage/redis: New needs a client")
 	}
 	s := &Store{client: client, prefix: DefaultPrefix}
+	WithCountedNamespaces(DefaultCountedNamespaces...)(s)
 	for _, opt := range opts {
 		opt(s)
 	}

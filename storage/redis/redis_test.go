@@ -25,7 +25,7 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	client := redistest.NewClient(t, redistest.Start(t))
 	storagetest.Run(t, func(t *testing.T) storage.TokenStorage {
-		return redis.New(client, redis.WithPrefix(t.Name()+":"))
+		return redis.New(client, redis.WithPrefix(t.Name()+":"), redis.WithEveryNamespaceCounted())
 	})
 }
 
@@ -34,7 +34,7 @@ func TestEncryptedConformance(t *testing.T) {
 	client := redistest.NewClient(t, redistest.Start(t))
 	sealer := newSealer(t)
 	storagetest.Run(t, func(t *testing.T) storage.TokenStorage {
-		return storage.NewEncrypted(redis.New(client, redis.WithPrefix(t.Name()+":")), sealer)
+		return storage.NewEncrypted(redis.New(client, redis.WithPrefix(t.Name()+":"), redis.WithEveryNamespaceCounted()), sealer)
 	})
 }
 
@@ -115,7 +115,7 @@ func TestEncryptedValuesAreSealedInRedis(t *testing.T) {
 func TestStoppedServerIsAnErrorNotAMiss(t *testing.T) {
 	ctx := t.Context()
 	server := redistest.StartWithOptions(t, redistest.Options{})
-	s := redis.New(redistest.NewClient(t, server.Addr()))
+	s := redis.New(redistest.NewClient(t, server.Addr()), redis.WithEveryNamespaceCounted())
 	require.NoError(t, s.Save(ctx, "code:1", []byte("v"), time.Hour))
 	server.Stop()
 
