@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
 	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
@@ -52,7 +53,7 @@ func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*Auth
 	if oerr != nil {
 		return nil, oerr
 	}
-	redirect, oerr := matchRegisteredRedirect(client, req.RedirectURI)
+	redirect, oerr := p.matchRegisteredRedirect(client, req.RedirectURI)
 	if oerr != nil {
 		return nil, oerr
 	}
@@ -77,6 +78,10 @@ func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*Auth
 	if oerr != nil {
 		return nil, oerr
 	}
+	scopes, oerr = limitToRegisteredScope(client, strings.Trim(req.Scope, " ") == "", scopes)
+	if oerr != nil {
+		return nil, oerr
+	}
 
 	if oerr := p.admit(ctx, p.pendingQuota); oerr != nil {
 		return nil, oerr
@@ -89,6 +94,8 @@ func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*Auth
 		Scopes:        scopes,
 		Resource:      p.cfg.Resource,
 		CreatedAt:     p.cfg.Now(),
+		// RFC 8252 §8.6: decided here, where the client is known.
+		ConsentRememberable: consentRememberable(client, redirect),
 	}
 	if !p.cfg.ForwardPKCE {
 		txn.UpstreamVerifier = pkce.GenerateVerifier()
@@ -99,7 +106,7 @@ func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*Auth
 	}
 
 	res := &AuthorizationResult{TransactionID: id}
-	if p.cfg.DisableConsent || p.consentRemembered(req.RememberedConsent, client.ClientID, redirect, scopes) {
+	if p.cfg.DisableConsent || p.consentRemembered(req.RememberedConsent, txn) {
 		res.RedirectURL = p.upstreamAuthorizationURL(id, txn)
 		res.BrowserBinding = p.browserBinding(id)
 	} else {
@@ -110,11 +117,13 @@ func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*Auth
 
 // matchRegisteredRedirect returns the redirect URI to use: the requested one
 // when it equals a registered one (RFC 8252 §7.3 lets a loopback port vary), or
-// the only registered one when the request omits it (RFC 6749 §4.1.1).
-func matchRegisteredRedirect(c *clientRecord, requested string) (string, *Error) {
+// the only registered one when the request omits it (RFC 6749 §4.1.1). The URI
+// must also pass today's AllowedRedirectURIPatterns (S22): patterns tightened
+// since the client registered cut it off here, on an error page (S01).
+func (p *Proxy) matchRegisteredRedirect(c *clientRecord, requested string) (string, *Error) {
 	if requested == "" {
 		if len(c.RedirectURIs) == 1 {
-			return c.RedirectURIs[0], nil
+			return p.stillAllowedRedirect(c.RedirectURIs[0])
 		}
 		return "", newError(ErrCodeInvalidRequest, "redirect_uri is required").noRedirect()
 	}
@@ -124,7 +133,7 @@ func matchRegisteredRedirect(c *clientRecord, requested string) (string, *Error)
 	if slices.ContainsFunc(c.RedirectURIs, func(registered string) bool {
 		return redirecturi.Equal(registered, requested)
 	}) {
-		return requested, nil
+		return p.stillAllowedRedirect(requested)
 	}
 	return "", newError(ErrCodeInvalidRequest, "redirect_uri is not registered for this client").noRedirect()
 }

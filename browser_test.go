@@ -216,7 +216,7 @@ func browserDenyReturnsAccessDenied(t *testing.T, browser *browsertest.Browser) 
 func browserKeyboardOnlyApproval(t *testing.T, browser *browsertest.Browser) {
 	e := newEnv(t, withConfig(func(c *oauthproxy.Config) { c.ConsentRememberTTL = 7 * 24 * time.Hour }))
 	app := newClientApp(t)
-	c := e.register("none", app.redirectURI)
+	c := e.register(rememberingAuth, app.redirectURI) // the remember box is offered
 	b := browser.NewTab(t)
 
 	login := startBrowserLogin(t, e, b, c, app, "openid email")
@@ -251,7 +251,7 @@ func browserKeyboardOnlyApproval(t *testing.T, browser *browsertest.Browser) {
 func browserRememberedConsentSkipsThePage(t *testing.T, browser *browsertest.Browser) {
 	e := newEnv(t, withConfig(func(c *oauthproxy.Config) { c.ConsentRememberTTL = 30 * 24 * time.Hour }))
 	app := newClientApp(t)
-	c := e.register("none", app.redirectURI)
+	c := e.register(rememberingAuth, app.redirectURI) // the remember box is offered
 	b := browser.NewTab(t)
 
 	consentShown := func(t *testing.T, since int64) bool {

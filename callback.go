@@ -48,6 +48,10 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 	if err := p.takeJSON(ctx, hashedKey(nsTransaction, req.State), &txn); err != nil {
 		return nil, storageError(err, errTransactionGone()).noRedirect()
 	}
+	if _, oerr := p.stillAllowedRedirect(txn.RedirectURI); oerr != nil {
+		// S22: the patterns were tightened while this sign-in was in flight.
+		return nil, oerr
+	}
 	fail := func(e *Error) (*CallbackResult, error) {
 		p.log.Warn("oauthproxy: callback failed", "client_id", txn.ClientID, "error", e)
 		return &CallbackResult{RedirectURL: p.ErrorRedirectURL(txn.RedirectURI, txn.State, e)}, nil
@@ -108,7 +112,8 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 }
 
 // newGrant builds the grant for a fresh upstream token set, deriving the user's
-// identity through the ClaimsExtractor.
+// identity through the ClaimsExtractor. Its scopes are those requested, less
+// any the upstream says it did not grant.
 func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, resource string, tok *upstream.Token) (*grant, *Error) {
 	claims, err := p.identityClaims(ctx, tok)
 	if errors.Is(err, ErrIdentityRejected) {
@@ -126,10 +131,11 @@ func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, 
 			withCause(errors.New("oauthproxy: no subject from the upstream: set UpstreamUserInfoEndpoint, a ClaimsExtractor, or use a providers preset"))
 	}
 	return &grant{
-		ID:        uuid.NewString(),
-		ClientID:  clientID,
-		Subject:   sub,
-		Scopes:    scopes,
+		ID:       uuid.NewString(),
+		ClientID: clientID,
+		Subject:  sub,
+		// S22: at most what was both requested and granted (RFC 6749 §5.1).
+		Scopes:    grantedScopes(scopes, tok),
 		Resource:  resource,
 		Claims:    withoutReserved(claims),
 		Upstream:  *tok,

@@ -41,7 +41,9 @@ type ConsentPage struct {
 	ProviderName string
 	Branding     Branding
 	// RememberFor is how long a "remember" tick lasts, in words ("30 days");
-	// empty when Config.ConsentRememberTTL is off, and the box is not shown.
+	// empty, and the box is not shown, when Config.ConsentRememberTTL is off
+	// or the client's identity cannot be assured (a public client redirecting
+	// to loopback or a private-use scheme, RFC 8252 §8.6).
 	RememberFor string
 	// FormAction is where the decision form posts.
 	FormAction string
@@ -82,7 +84,7 @@ func (p *Proxy) ConsentPage(ctx context.Context, txnID, csrfCookie string) (*Con
 		Permissions:   p.scopePermissions(txn.Scopes),
 		ProviderName:  p.cfg.ProviderName,
 		Branding:      p.cfg.Branding,
-		RememberFor:   durationInWords(p.cfg.ConsentRememberTTL),
+		RememberFor:   p.rememberFor(txn),
 		FormAction:    p.issuerPath() + consentPath,
 		CSRFToken:     p.sign(purposeCSRF, txnID, csrfCookie),
 		CSRFCookie:    csrfCookie,
@@ -107,7 +109,8 @@ type ConsentDecision struct {
 	TransactionID string
 	Approve       bool
 	// Remember asks to skip the page next time for this client, redirect URI
-	// and scopes; honoured only on approval with Config.ConsentRememberTTL set.
+	// and scopes; honoured only on approval with Config.ConsentRememberTTL set,
+	// when the page offered it (ConsentPage.RememberFor).
 	Remember   bool
 	CSRFToken  string // from the form
 	CSRFCookie string // from the browser's cookie
@@ -145,6 +148,9 @@ func (p *Proxy) HandleConsent(ctx context.Context, d *ConsentDecision) (*Consent
 		if err := p.takeJSON(ctx, hashedKey(nsTransaction, d.TransactionID), &txn); err != nil {
 			return nil, storageError(err, errTransactionGone()).noRedirect()
 		}
+		if _, oerr := p.stillAllowedRedirect(txn.RedirectURI); oerr != nil {
+			return nil, oerr // S22: not even a denial goes to a URI no longer allowed
+		}
 		p.emit(ctx, Event{Type: EventConsentDenied, ClientID: txn.ClientID})
 		denied := newError(ErrCodeAccessDenied, "the user denied the request")
 		return &ConsentResult{
@@ -157,7 +163,7 @@ func (p *Proxy) HandleConsent(ctx context.Context, d *ConsentDecision) (*Consent
 		return nil, oerr
 	}
 	e := Event{Type: EventConsentGiven, ClientID: txn.ClientID}
-	if d.Remember && p.cfg.ConsentRememberTTL > 0 {
+	if d.Remember && p.cfg.ConsentRememberTTL > 0 && txn.ConsentRememberable {
 		e.Reason = "remembered"
 	}
 	p.emit(ctx, e)
@@ -166,7 +172,7 @@ func (p *Proxy) HandleConsent(ctx context.Context, d *ConsentDecision) (*Consent
 		BrowserBinding: p.browserBinding(d.TransactionID),
 		ClientID:       txn.ClientID,
 	}
-	if d.Remember && p.cfg.ConsentRememberTTL > 0 {
+	if d.Remember && p.cfg.ConsentRememberTTL > 0 && txn.ConsentRememberable {
 		res.RememberedConsent = p.rememberConsent(txn.ClientID, txn.RedirectURI, txn.Scopes)
 	}
 	return res, nil
@@ -180,6 +186,9 @@ func (p *Proxy) loadTransaction(ctx context.Context, txnID string) (*transaction
 	var txn transaction
 	if err := p.getJSON(ctx, hashedKey(nsTransaction, txnID), &txn); err != nil {
 		return nil, storageError(err, errTransactionGone()).noRedirect()
+	}
+	if _, oerr := p.stillAllowedRedirect(txn.RedirectURI); oerr != nil {
+		return nil, oerr // S22: patterns tightened while the sign-in was in flight
 	}
 	return &txn, nil
 }

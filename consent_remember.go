@@ -18,10 +18,31 @@ import (
 //	v1.<expiry, unix seconds>.<scopes, base64url>.<HMAC>
 //
 // The HMAC (ConsentSigningKey, its own purpose) covers the client id, the
-// redirect URI (a loopback one without its port, which native clients change
-// every run: RFC 8252 §7.3), the sorted scope set and the expiry, so the cookie
-// vouches for nothing else: another client, another redirect URI, a wider
-// scope set or a forged expiry all fall back to the consent page.
+// exact redirect URI (a loopback one with its port), the sorted scope set and
+// the expiry, so the cookie vouches for nothing else: another client, another
+// redirect URI or port, a wider scope set or a forged expiry all fall back to
+// the consent page.
+//
+// RFC 8252 §8.6: an authorization server should not approve a request without
+// the user unless the client's identity can be assured, and a previous
+// approval does not assure it. A public client has no secret, so anyone may
+// send its client_id with their own PKCE challenge; what decides who gets the
+// code is the redirect URI. Any program on the user's computer can listen on
+// a loopback port (the one remembered included, whenever the real client is
+// not running) or claim a private-use scheme such as "myapp:", so for a
+// public client with such a redirect a remembered consent would hand a
+// malicious local program a code without the user seeing a page. Consent is
+// therefore never remembered for public clients with loopback or private-use
+// redirect URIs: the page does not offer the box, and no cookie is minted or
+// honoured. It is remembered for confidential clients (the code is useless
+// without the secret) and for https redirect URIs, which only the holder of
+// the host can receive (the "claimed https" redirects §8.6 accepts as
+// identity proof). Binding the exact URI, port included, is a second layer:
+// on its own it would not do, since a local program can take the remembered
+// port while the real client is away.
+//
+// Cookies minted before the port was bound still verify for https redirect
+// URIs (their signed form was already exact) and fail closed for loopback.
 
 const rememberVersion = "v1"
 
@@ -43,7 +64,7 @@ func (p *Proxy) rememberConsent(clientID, redirectURI string, scopes []string) s
 	exp := strconv.FormatInt(p.cfg.Now().Add(p.cfg.ConsentRememberTTL).Unix(), 10)
 	set := canonicalScopes(scopes)
 	v := rememberVersion + "." + exp + "." + base64.RawURLEncoding.EncodeToString([]byte(set)) + "." +
-		p.sign(purposeRemember, clientID, redirecturi.Canonical(redirectURI), set, exp)
+		p.sign(purposeRemember, clientID, redirectURI, set, exp)
 	if len(v) > maxRememberCookie {
 		p.log.Warn("oauthproxy: scope set too large to remember consent", "client_id", clientID)
 		return ""
@@ -51,11 +72,36 @@ func (p *Proxy) rememberConsent(clientID, redirectURI string, scopes []string) s
 	return v
 }
 
+// consentRememberable reports whether an approval for client at redirectURI
+// may be remembered at all (RFC 8252 §8.6, see above): a confidential client,
+// or an https redirect URI.
+func consentRememberable(client *clientRecord, redirectURI string) bool {
+	if client.TokenEndpointAuthMethod != AuthMethodNone {
+		return true
+	}
+	u, err := redirecturi.Parse(redirectURI)
+	return err == nil && u.Scheme == "https"
+}
+
+// rememberFor is the consent page's remember period in words, or "" when the
+// box must not be offered for txn.
+func (p *Proxy) rememberFor(txn *transaction) string {
+	if !txn.ConsentRememberable {
+		return ""
+	}
+	return durationInWords(p.cfg.ConsentRememberTTL)
+}
+
 // consentRemembered reports whether value is a valid remembered consent for
-// clientID at exactly redirectURI that covers every scope in scopes. Any
-// doubt — remembering turned off, a bad signature, an expiry in the past or
-// further out than ConsentRememberTTL allows — means no.
-func (p *Proxy) consentRemembered(value, clientID, redirectURI string, scopes []string) bool {
+// txn's client at exactly its redirect URI that covers every scope it asks
+// for. Any doubt — remembering turned off or not allowed for this client and
+// URI, a bad signature, an expiry in the past or further out than
+// ConsentRememberTTL allows — means no.
+func (p *Proxy) consentRemembered(value string, txn *transaction) bool {
+	if !txn.ConsentRememberable {
+		return false
+	}
+	clientID, redirectURI, scopes := txn.ClientID, txn.RedirectURI, txn.Scopes
 	if value == "" || p.cfg.ConsentRememberTTL <= 0 || len(value) > maxRememberCookie {
 		return false
 	}
@@ -72,7 +118,7 @@ func (p *Proxy) consentRemembered(value, clientID, redirectURI string, scopes []
 		return false
 	}
 	set := string(rawSet)
-	if !p.verifySigned(parts[3], purposeRemember, clientID, redirecturi.Canonical(redirectURI), set, parts[1]) {
+	if !p.verifySigned(parts[3], purposeRemember, clientID, redirectURI, set, parts[1]) {
 		return false
 	}
 	now := p.cfg.Now()

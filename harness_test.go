@@ -72,15 +72,32 @@ func testSetup(opts ...envOption) (oauthproxy.Config, oauthproxytest.Options) {
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	return startEnv(t, false, opts...)
+}
+
+// newTLSEnv is newEnv served over https, with httptest's self-signed
+// certificate: talk to it through e.srv.Client().
+func newTLSEnv(t *testing.T, opts ...envOption) *env {
+	t.Helper()
+	return startEnv(t, true, opts...)
+}
+
+func startEnv(t *testing.T, useTLS bool, opts ...envOption) *env {
+	t.Helper()
 	cfg, idpOpts := testSetup(opts...)
 	e := &env{t: t}
 	e.idp = oauthproxytest.NewServer(idpOpts)
 	t.Cleanup(e.idp.Close)
 
 	var handler http.Handler = http.NotFoundHandler()
-	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		handler.ServeHTTP(w, r)
 	}))
+	if useTLS {
+		e.srv.StartTLS()
+	} else {
+		e.srv.Start()
+	}
 	t.Cleanup(e.srv.Close)
 
 	cfg.BaseURL = e.srv.URL

@@ -81,7 +81,8 @@ type Config struct {
 	ProviderName string
 
 	// Scopes is the set of scopes clients may request; also sent upstream when a
-	// client requests none. Empty means any scope is passed through.
+	// client requests none. Empty means any scope is passed through. A client
+	// that registered a scope (RFC 7591 §2) may request only within it.
 	Scopes []string
 	// ExtraAuthorizationParams are added to the upstream authorization request,
 	// e.g. Google's access_type=offline and prompt=consent.
@@ -96,9 +97,12 @@ type Config struct {
 	DisableConsent bool
 	// ConsentRememberTTL, when set, adds a "remember this application" box to
 	// the consent page. Ticked, it stores a cookie signed with ConsentSigningKey
-	// for this long, and later requests from the same client with the same
-	// redirect URI and no more scopes skip the page. Default 0: always ask. At
-	// most 400 days, the longest a browser keeps a cookie (RFC 6265bis §5.5).
+	// for this long, and later requests from the same client with exactly the
+	// same redirect URI (a loopback one with its port) and no more scopes skip
+	// the page. It is never offered to a public client redirecting to loopback
+	// or a private-use scheme, which any local program could impersonate (RFC
+	// 8252 §8.6). Default 0: always ask. At most 400 days, the longest a
+	// browser keeps a cookie (RFC 6265bis §5.5).
 	ConsentRememberTTL time.Duration
 	// ConsentTemplate replaces the built-in consent page. It is executed with a
 	// *ConsentPage and must post txn, csrf_token, action ("approve" or "deny")
@@ -125,7 +129,9 @@ type Config struct {
 	RedirectPath string
 	// AllowedRedirectURIPatterns admit client redirect URIs at registration,
 	// matched on the parsed URL (scheme, host, port, path; '*' for the port, one
-	// leading host label, or a trailing path). Default: loopback only.
+	// leading host label, or a trailing path), and again each time a stored
+	// client is used, so tightening them cuts off clients registered under the
+	// old ones. Default: loopback only.
 	AllowedRedirectURIPatterns []string
 
 	// Resource is the protected MCP endpoint (RFC 8707, RFC 9728), the audience of

@@ -112,6 +112,7 @@ func (p *Proxy) passThroughRefresh(ctx context.Context, client *clientRecord, re
 	if len(scopes) > 0 {
 		g.Scopes = scopes
 	}
+	g.Scopes = grantedScopes(g.Scopes, fresh) // S22: what the proxy records
 	if err := p.recordPassThrough(ctx, *fresh, client.ClientID, g); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}

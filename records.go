@@ -59,6 +59,9 @@ type transaction struct {
 	Resource         string    `json:"resource"`
 	UpstreamVerifier string    `json:"upstream_verifier,omitempty"`
 	CreatedAt        time.Time `json:"created_at"`
+	// ConsentRememberable says an approval may be remembered for this client
+	// and redirect URI (consentRememberable); false fails closed.
+	ConsentRememberable bool `json:"consent_rememberable,omitempty"`
 }
 
 // codeRecord is the proxy's own authorization code, bound to the client, its

@@ -33,6 +33,12 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 	if !clientMayRefresh(client) {
 		return nil, newError(ErrCodeUnauthorizedClient, "this client is not registered for the refresh_token grant")
 	}
+	// S22: a client none of whose redirect URIs today's patterns allow is
+	// cut off here too, or its sessions would outlive the policy change by
+	// RefreshTokenTTL with every rotation.
+	if !p.clientStillAllowed(client) {
+		return nil, errRedirectNoLongerAllowed()
+	}
 	if oerr := p.checkResource(req.Resource); oerr != nil {
 		return nil, oerr
 	}
@@ -149,7 +155,9 @@ func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *cl
 			return nil, nil, errUnavailable("storage is unavailable, try again", err)
 		}
 	}
-	resp, oerr := p.issueTokens(ctx, g, client, scopes, "")
+	// The grant may have narrowed since this refresh token was issued (an
+	// upstream refresh granting less, S22): never issue beyond it.
+	resp, oerr := p.issueTokens(ctx, g, client, intersectScopes(scopes, g.Scopes), "")
 	return g, resp, oerr
 }
 

@@ -146,7 +146,8 @@ func (p *Proxy) detectCodeReplay(ctx context.Context, code string, lookupErr err
 }
 
 // checkCode enforces the code's bindings (S04): same client, same redirect URI,
-// the PKCE verifier (S02), an unexpired code and the same resource (S10).
+// still allowed by the patterns (S22), the PKCE verifier (S02), an unexpired
+// code and the same resource (S10).
 func (p *Proxy) checkCode(code *codeRecord, client *clientRecord, req *TokenRequest) *Error {
 	invalid := newError(ErrCodeInvalidGrant, "code is invalid, expired or already used")
 	switch {
@@ -157,6 +158,9 @@ func (p *Proxy) checkCode(code *codeRecord, client *clientRecord, req *TokenRequ
 	case req.RedirectURI != "" && req.RedirectURI != code.RedirectURI:
 		// RFC 6749 §4.1.3: identical to the one used at /authorize.
 		return newError(ErrCodeInvalidGrant, "redirect_uri does not match the authorization request")
+	case !p.redirectAllowed(code.RedirectURI):
+		// S22: patterns tightened since /authorize cut the code off too.
+		return errRedirectNoLongerAllowed()
 	case !pkce.Verify(req.CodeVerifier, code.CodeChallenge):
 		return newError(ErrCodeInvalidGrant, "code_verifier does not match the code_challenge")
 	}

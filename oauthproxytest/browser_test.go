@@ -77,6 +77,23 @@ func (e *proxyEnv) client(t *testing.T) *oauth2.Config {
 	}
 }
 
+// confidentialClient registers a confidential client, the kind whose consent
+// the proxy may remember (RFC 8252 §8.6), and returns its OAuth configuration.
+func (e *proxyEnv) confidentialClient(t *testing.T) *oauth2.Config {
+	t.Helper()
+	info, err := e.proxy.RegisterClient(context.Background(), &oauthproxy.ClientMetadata{
+		RedirectURIs: []string{clientRedirectURI}, TokenEndpointAuthMethod: "client_secret_basic", ClientName: "browser test",
+	})
+	require.NoError(t, err)
+	return &oauth2.Config{
+		ClientID:     info.ClientID,
+		ClientSecret: info.ClientSecret,
+		Endpoint:     oauth2.Endpoint{AuthURL: e.url + "/oauth/authorize", TokenURL: e.url + "/oauth/token", AuthStyle: oauth2.AuthStyleInHeader},
+		RedirectURL:  clientRedirectURI,
+		Scopes:       []string{"openid", "email"},
+	}
+}
+
 func TestBrowser_ConsentAndLogin(t *testing.T) {
 	e := startProxy(t, nil)
 	cfg := e.client(t)
@@ -142,10 +159,11 @@ func TestBrowser_CancelLogin(t *testing.T) {
 }
 
 // The remember box is ticked only when asked, and a remembered consent skips
-// the page for the same browser only.
+// the page for the same browser only. The client is confidential: the proxy
+// never remembers consent for a public client on loopback.
 func TestBrowser_Remember(t *testing.T) {
 	e := startProxy(t, func(c *oauthproxy.Config) { c.ConsentRememberTTL = time.Hour })
-	cfg := e.client(t)
+	cfg := e.confidentialClient(t)
 	authURL := func() string {
 		return cfg.AuthCodeURL("st", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))
 	}

@@ -1,6 +1,9 @@
 package oauthproxytest
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // validScope reports whether every scope token uses only the characters that
 // RFC 6749 §3.3 allows (%x21 / %x23-5B / %x5D-7E).
@@ -41,4 +44,15 @@ func scopeWithin(requested, granted string) bool {
 		}
 	}
 	return true
+}
+
+// withoutScopes returns scope without the tokens in drop.
+func withoutScopes(scope string, drop []string) string {
+	kept := make([]string, 0, len(drop))
+	for _, s := range strings.Fields(scope) {
+		if !slices.Contains(drop, s) {
+			kept = append(kept, s)
+		}
+	}
+	return strings.Join(kept, " ")
 }

@@ -183,6 +183,8 @@ type Server struct {
 	hangs         []hang
 	// offlineGranted records users who have given GoogleOfflineAccess consent.
 	offlineGranted map[string]bool
+	// declined are scopes the user declines (DeclineScopes).
+	declined []string
 }
 
 // NewServer validates opts, then starts a Server on 127.0.0.1. Like httptest, it
@@ -305,6 +307,16 @@ func (s *Server) SetUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.user = u
+}
+
+// DeclineScopes makes the user decline scopes from now on, as Google's
+// granular consent screen lets them: token responses, from code exchanges and
+// refreshes alike, grant the requested scope without them and say so in
+// scope (RFC 6749 §5.1). With no arguments the user declines nothing again.
+func (s *Server) DeclineScopes(scopes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.declined = append([]string(nil), scopes...)
 }
 
 // Stats returns a snapshot of the counters.

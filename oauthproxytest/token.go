@@ -223,9 +223,11 @@ func (s *Server) refresh(form url.Values) (*tokenResponse, *oauthError) {
 	return resp, nil
 }
 
-// issueLocked makes an access token for g with scope, and an id_token when
-// enabled and the scope holds "openid". s.mu must be held.
+// issueLocked makes an access token for g with scope less what the user
+// declined, and an id_token when enabled and that scope holds "openid". s.mu
+// must be held.
 func (s *Server) issueLocked(g *grant, scope, nonce string) *tokenResponse {
+	scope = withoutScopes(scope, s.declined)
 	now := s.opts.Now()
 	tok := randomToken()
 	s.accessTokens[tok] = &accessToken{grant: g, scope: scope, expiresAt: now.Add(s.opts.AccessTokenTTL)}

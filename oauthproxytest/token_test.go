@@ -241,6 +241,18 @@ func TestRefresh(t *testing.T) {
 		// The refresh token keeps the original scope.
 		assert.Equal(t, "read:user repo", refresh(t, s, rt, nil).str("scope"))
 	})
+	t.Run("declined scopes are left out and said so", func(t *testing.T) {
+		s := newIdP(t, oauthproxytest.Options{CommaSeparatedScope: true})
+		s.DeclineScopes("repo")
+		res := login(t, s, "read:user repo gist")
+		require.Equal(t, http.StatusOK, res.status, res.body)
+		assert.Equal(t, "read:user,gist", res.str("scope"))
+		s.DeclineScopes("gist")
+		assert.Equal(t, "read:user,repo", refresh(t, s, res.str("refresh_token"), nil).str("scope"),
+			"the grant keeps what was requested; each response leaves out what is declined now")
+		s.DeclineScopes()
+		assert.Equal(t, "read:user,repo,gist", refresh(t, s, res.str("refresh_token"), nil).str("scope"))
+	})
 	t.Run("unknown token", func(t *testing.T) {
 		s := newIdP(t, oauthproxytest.Options{})
 		assert.Equal(t, "invalid_grant", refresh(t, s, "nope", nil).str("error"))

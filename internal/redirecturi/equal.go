@@ -35,14 +35,3 @@ func withoutPort(raw string) string {
 	}
 	return raw[:start] + host + raw[start+len(authority):]
 }
-
-// Canonical is the form of raw that Equal compares: a loopback http URI
-// without its port (RFC 8252 §7.3 lets native clients pick a new port each
-// time), anything else unchanged. raw must have passed Parse.
-func Canonical(raw string) string {
-	u, err := Parse(raw)
-	if err != nil || u.Scheme != "http" {
-		return raw
-	}
-	return withoutPort(raw)
-}

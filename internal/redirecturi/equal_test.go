@@ -50,11 +50,3 @@ func TestEqual(t *testing.T) {
 		})
 	}
 }
-
-func TestCanonical(t *testing.T) {
-	assert.Equal(t, "http://127.0.0.1/cb", Canonical("http://127.0.0.1:5555/cb"))
-	assert.Equal(t, Canonical("http://localhost:1/cb?x=1"), Canonical("http://localhost:2/cb?x=1"))
-	assert.NotEqual(t, Canonical("http://localhost:1/cb"), Canonical("http://localhost:1/other"))
-	assert.Equal(t, "https://app.example.com:8443/cb", Canonical("https://app.example.com:8443/cb"))
-	assert.Equal(t, "cursor://anysphere.cursor-mcp/oauth/callback", Canonical("cursor://anysphere.cursor-mcp/oauth/callback"))
-}

@@ -1,0 +1,64 @@
+package oauthproxy
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestSecurity_S22_RememberedConsentRefusedForUnrememberableTransactions: a
+// correctly signed remembered consent (as a version that remembered public
+// loopback clients minted) is not honoured for a transaction whose client and
+// redirect URI may not be remembered.
+func TestSecurity_S22_RememberedConsentRefusedForUnrememberableTransactions(t *testing.T) {
+	p, err := New(Config{
+		BaseURL:                       "http://127.0.0.1:1",
+		UpstreamAuthorizationEndpoint: "http://127.0.0.1:2/authorize",
+		UpstreamTokenEndpoint:         "http://127.0.0.1:2/token",
+		UpstreamClientID:              "upstream-client",
+		UpstreamClientSecret:          "upstream-secret",
+		ConsentRememberTTL:            time.Hour,
+		JWTSigningKey:                 []byte(strings.Repeat("j", 32)),
+		EncryptionKey:                 []byte(strings.Repeat("e", 32)),
+		ConsentSigningKey:             []byte(strings.Repeat("c", 32)),
+		Logger:                        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	t.Cleanup(p.Destroy)
+
+	const redirect = "http://127.0.0.1/cb"
+	txn := &transaction{ClientID: "public-client", RedirectURI: redirect, Scopes: []string{"openid"}}
+	value := p.rememberConsent(txn.ClientID, txn.RedirectURI, txn.Scopes)
+	require.NotEmpty(t, value)
+
+	txn.ConsentRememberable = true
+	assert.True(t, p.consentRemembered(value, txn), "the signature itself is good")
+	txn.ConsentRememberable = false
+	assert.False(t, p.consentRemembered(value, txn))
+}
+
+func TestConsentRememberable(t *testing.T) {
+	public := &clientRecord{TokenEndpointAuthMethod: AuthMethodNone}
+	confidential := &clientRecord{TokenEndpointAuthMethod: AuthMethodClientSecretBasic}
+	for _, tc := range []struct {
+		client   *clientRecord
+		redirect string
+		want     bool
+	}{
+		{public, "http://127.0.0.1:8080/cb", false},
+		{public, "http://localhost/cb", false},
+		{public, "http://[::1]:1/cb", false},
+		{public, "cursor://anysphere.cursor-mcp/oauth/callback", false},
+		{public, "com.example.app:/cb", false},
+		{public, "https://app.example.com/cb", true},
+		{confidential, "http://127.0.0.1:8080/cb", true},
+		{confidential, "com.example.app:/cb", true},
+	} {
+		assert.Equal(t, tc.want, consentRememberable(tc.client, tc.redirect), "%s %s", tc.client.TokenEndpointAuthMethod, tc.redirect)
+	}
+}
