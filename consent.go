@@ -3,8 +3,8 @@ package oauthproxy
 import (
 	"context"
 	"net/url"
-	"strings"
 
+	"github.com/oauthproxy-go/oauthproxy/internal/displaytext"
 	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 )
 
@@ -69,7 +69,9 @@ func (p *Proxy) ConsentPage(ctx context.Context, txnID, csrfCookie string) (*Con
 	if csrfCookie == "" || len(csrfCookie) > 64 {
 		csrfCookie = randomToken()
 	}
-	name := strings.TrimSpace(client.ClientName)
+	// Names are checked at registration (S21); cleaning again here covers
+	// records stored before that check, and every template shows clean text.
+	name := displaytext.Clean(client.ClientName)
 	if name == "" {
 		name = "An unnamed application"
 	}
