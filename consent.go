@@ -18,8 +18,9 @@ type ConsentPage struct {
 	TransactionID string
 	ClientID      string
 	// ClientName is the client's own client_name ("An unnamed application"
-	// when there is none). Every client chooses its name, so it is never
-	// proof of who the client is.
+	// when there is none), without control, invisible-format, bidi or
+	// line-break characters (S21). Every client chooses its name, so it is
+	// never proof of who the client is.
 	ClientName string
 	// ClientDomain is, for a client identified by a Client ID Metadata
 	// Document (Config.EnableCIMD), the host of its https client_id URL: the

@@ -32,9 +32,12 @@ const (
 // Code and Description are public; Cause is private detail for logs and errors.Is,
 // and never reaches a client. Find it with errors.As.
 type Error struct {
-	Code        string // RFC 6749 §5.2 error code
-	Description string // human-readable text safe to show the client
-	Status      int    // HTTP status for the JSON response
+	Code string // RFC 6749 §5.2 error code
+	// Description is human-readable text for the client: fixed text that
+	// never quotes request input. On the wire every character outside RFC
+	// 6749 NQSCHAR, and '<' and '>', becomes '?' (S21).
+	Description string
+	Status      int // HTTP status for the JSON response
 	// NoRedirect marks errors that must never be sent to a redirect URI: errors about
 	// client_id or redirect_uri (RFC 6749 §4.1.2.1), and anything raised before the
 	// redirect URI was validated.
