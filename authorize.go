@@ -180,9 +180,9 @@ func (p *Proxy) upstreamAuthorizationURL(txnID string, txn *transaction) string 
 // Call it only for errors without NoRedirect, with a redirect URI Authorize
 // accepted.
 func (p *Proxy) ErrorRedirectURL(redirectURI, state string, err *Error) string {
-	params := url.Values{"error": {err.Code}}
-	if err.Description != "" {
-		params.Set("error_description", err.Description)
+	params := url.Values{}
+	for k, v := range wireError(err) {
+		params.Set(k, v)
 	}
 	return p.authorizationResponseURL(redirectURI, state, params)
 }

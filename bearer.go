@@ -97,6 +97,7 @@ func bearerToken(r *http.Request) (string, bool) {
 // challenge writes a Bearer challenge (RFC 6750 §3) with resource_metadata
 // (RFC 9728 §5.1).
 func (p *Proxy) challenge(w http.ResponseWriter, status int, code, desc, scope string) {
+	desc = publicDescription(desc) // S21; also keeps the quoted-string intact
 	params := []string{`resource_metadata="` + p.ProtectedResourceMetadataURL() + `"`}
 	if code != "" {
 		params = append(params, `error="`+code+`"`, `error_description="`+desc+`"`)

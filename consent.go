@@ -3,8 +3,8 @@ package oauthproxy
 import (
 	"context"
 	"net/url"
-	"strings"
 
+	"github.com/oauthproxy-go/oauthproxy/internal/displaytext"
 	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 )
 
@@ -18,8 +18,9 @@ type ConsentPage struct {
 	TransactionID string
 	ClientID      string
 	// ClientName is the client's own client_name ("An unnamed application"
-	// when there is none). Every client chooses its name, so it is never
-	// proof of who the client is.
+	// when there is none), without control, invisible-format, bidi or
+	// line-break characters (S21). Every client chooses its name, so it is
+	// never proof of who the client is.
 	ClientName string
 	// ClientDomain is, for a client identified by a Client ID Metadata
 	// Document (Config.EnableCIMD), the host of its https client_id URL: the
@@ -71,7 +72,9 @@ func (p *Proxy) ConsentPage(ctx context.Context, txnID, csrfCookie string) (*Con
 	if csrfCookie == "" || len(csrfCookie) > 64 {
 		csrfCookie = randomToken()
 	}
-	name := strings.TrimSpace(client.ClientName)
+	// Names are checked at registration (S21); cleaning again here covers
+	// records stored before that check, and every template shows clean text.
+	name := displaytext.Clean(client.ClientName)
 	if name == "" {
 		name = "An unnamed application"
 	}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/oauthproxy-go/oauthproxy/internal/displaytext"
 	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 )
 
@@ -165,6 +165,11 @@ func (p *Proxy) validateClientMetadata(in *ClientMetadata) (*ClientMetadata, *Er
 	if !utf8.ValidString(md.ClientName) || len(md.ClientName) > maxClientNameLen {
 		return nil, invalid("client_name must be valid UTF-8 of at most %d bytes", maxClientNameLen)
 	}
+	// S21, Unicode TR #36: the consent page shows this name; refuse (not
+	// clean) a name that could reorder, hide or break lines of what it shows.
+	if !displaytext.IsClean(md.ClientName) {
+		return nil, invalid("client_name must not contain control characters, line breaks or invisible or bidirectional formatting characters")
+	}
 	for name, v := range map[string]string{"client_uri": md.ClientURI, "logo_uri": md.LogoURI} {
 		if v == "" {
 			continue
@@ -195,7 +200,7 @@ func checkMetadataURI(raw string) error {
 		return errors.New("must be an absolute URL without userinfo")
 	}
 	if u.Scheme != "https" && !(u.Scheme == "http" && redirecturi.IsLoopbackHost(u.Hostname())) {
-		return fmt.Errorf("scheme %q is not allowed", u.Scheme)
+		return errors.New("must use https (http only on loopback)")
 	}
 	return nil
 }

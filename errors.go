@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // OAuth error codes (RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2, RFC 8707 §2,
@@ -32,9 +34,12 @@ const (
 // Code and Description are public; Cause is private detail for logs and errors.Is,
 // and never reaches a client. Find it with errors.As.
 type Error struct {
-	Code        string // RFC 6749 §5.2 error code
-	Description string // human-readable text safe to show the client
-	Status      int    // HTTP status for the JSON response
+	Code string // RFC 6749 §5.2 error code
+	// Description is human-readable text for the client: fixed text that
+	// never quotes request input. On the wire every character outside RFC
+	// 6749 NQSCHAR, and '<' and '>', becomes '?' (S21).
+	Description string
+	Status      int // HTTP status for the JSON response
 	// NoRedirect marks errors that must never be sent to a redirect URI: errors about
 	// client_id or redirect_uri (RFC 6749 §4.1.2.1), and anything raised before the
 	// redirect URI was validated.
@@ -130,6 +135,41 @@ func errServer(err error) *Error {
 // errUnavailable reports a dependency (storage, upstream) that failed transiently.
 func errUnavailable(description string, err error) *Error {
 	return newError(ErrCodeTemporarilyUnavailable, description).withCause(err)
+}
+
+// publicDescription is the last line of defence for text on the wire (S21):
+// every error_description the proxy sends (JSON body, redirect, error page,
+// WWW-Authenticate) passes through it. RFC 6749 §5.2 and §4.1.2.1 allow only
+// NQSCHAR (%x20-21 / %x23-5B / %x5D-7E); '<' and '>' are refused too, so a
+// client that shows the text as HTML shows no markup. Any other character
+// becomes '?'. Descriptions are fixed text that never quotes request input;
+// this only keeps a future message from breaking the rule.
+func publicDescription(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		if !descriptionByte(s[i]) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s { // one '?' per character, whatever its UTF-8 length
+		if r < utf8.RuneSelf && descriptionByte(byte(r)) {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
+
+// descriptionByte reports whether c is NQSCHAR other than '<' and '>'.
+func descriptionByte(c byte) bool {
+	return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\' && c != '<' && c != '>'
 }
 
 // asError converts any error into the wire error, hiding internal detail.

@@ -251,11 +251,12 @@ func (p *Proxy) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	httpx.WriteJSON(w, oerr.Status, wireError(oerr))
 }
 
-// wireError is the RFC 6749 §5.2 body: only the public fields.
+// wireError is the RFC 6749 §5.2 body: only the public fields, the
+// description through publicDescription (S21). Redirected errors use it too.
 func wireError(e *Error) map[string]string {
 	body := map[string]string{"error": e.Code}
 	if e.Description != "" {
-		body["error_description"] = e.Description
+		body["error_description"] = publicDescription(e.Description)
 	}
 	return body
 }

@@ -1,12 +1,14 @@
 package oauthproxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -49,24 +51,22 @@ func (p *Proxy) identityClaims(ctx context.Context, tok *upstream.Token) (map[st
 	if err != nil {
 		return nil, err
 	}
-	return p.limitClaims(claims), nil
+	sub, err := subjectOf(claims["sub"])
+	if err != nil {
+		return nil, err
+	}
+	out := p.limitClaims(claims)
+	if sub != "" {
+		out["sub"] = sub
+	}
+	return out, nil
 }
 
 // limitClaims applies the allow-list in its order, drops reserved claims
-// (sub excepted: it becomes the token's subject, as a string) and skips any
-// claim that would break the size limits.
+// (sub too: identityClaims adds it back, as a string) and skips any claim that
+// would break the size limits.
 func (p *Proxy) limitClaims(in map[string]any) map[string]any {
 	out := make(map[string]any, len(p.cfg.PassthroughClaims)+1)
-	switch sub := in["sub"].(type) {
-	case string:
-		if len(sub) <= maxClaimSize {
-			out["sub"] = sub
-		}
-	case json.Number:
-		out["sub"] = sub.String()
-	case float64:
-		out["sub"] = strconv.FormatFloat(sub, 'f', -1, 64)
-	}
 	total := 0
 	for _, name := range p.cfg.PassthroughClaims {
 		v, ok := in[name]
@@ -118,9 +118,16 @@ func (p *Proxy) idTokenClaims(idToken string) (map[string]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauthproxy: id_token payload: %w", err)
 	}
+	// UseNumber: a numeric sub must keep its digits (S22); through float64,
+	// ids above 2^53 would round and two users would share one.
 	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if err := dec.Decode(&claims); err != nil {
 		return nil, fmt.Errorf("oauthproxy: id_token payload: %w", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("oauthproxy: id_token payload has data after the claims")
 	}
 	switch aud := claims["aud"].(type) {
 	case string:
@@ -140,14 +147,24 @@ func (p *Proxy) idTokenClaims(idToken string) (map[string]any, error) {
 		return nil, errors.New("oauthproxy: id_token issuer is not the upstream issuer")
 	}
 	now := p.cfg.Now()
-	exp, ok := claims["exp"].(float64)
+	exp, ok := numericDateClaim(claims["exp"])
 	if !ok || now.After(time.Unix(int64(exp), 0).Add(idTokenLeeway)) {
 		return nil, errors.New("oauthproxy: id_token is expired or has no exp")
 	}
-	if nbf, ok := claims["nbf"].(float64); ok && now.Add(idTokenLeeway).Before(time.Unix(int64(nbf), 0)) {
+	if nbf, ok := numericDateClaim(claims["nbf"]); ok && now.Add(idTokenLeeway).Before(time.Unix(int64(nbf), 0)) {
 		return nil, errors.New("oauthproxy: id_token is not yet valid")
 	}
 	return claims, nil
+}
+
+// numericDateClaim reads an RFC 7519 §2 NumericDate decoded with UseNumber.
+func numericDateClaim(v any) (float64, bool) {
+	n, ok := v.(json.Number)
+	if !ok {
+		return 0, false
+	}
+	f, err := n.Float64()
+	return f, err == nil
 }
 
 // idTokenLeeway tolerates clock skew between the proxy and the upstream.
@@ -185,10 +202,8 @@ func (p *Proxy) userInfo(ctx context.Context, accessToken string) (map[string]an
 		return nil, fmt.Errorf("oauthproxy: userinfo: %w", err)
 	}
 	if _, ok := info["sub"]; !ok {
-		switch id := info["id"].(type) {
-		case json.Number:
-			info["sub"] = id.String()
-		case string:
+		// GitHub's numeric id, still a json.Number: subjectOf keeps its digits.
+		if id, ok := info["id"]; ok {
 			info["sub"] = id
 		}
 	}
@@ -196,9 +211,6 @@ func (p *Proxy) userInfo(ctx context.Context, accessToken string) (map[string]an
 		if login, ok := info["login"].(string); ok {
 			info["preferred_username"] = login
 		}
-	}
-	if n, ok := info["sub"].(json.Number); ok {
-		info["sub"] = n.String()
 	}
 	return info, nil
 }
@@ -213,4 +225,61 @@ func withoutReserved(m map[string]any) map[string]any {
 		}
 	}
 	return out
+}
+
+// maxSafeFloatInteger is 2^53: from there on, float64 cannot tell n from n+1.
+const maxSafeFloatInteger = 1 << 53
+
+// subjectOf returns the user's identifier from a "sub" claim as an exact
+// string (S22), or "" when there is none. OIDC Core §2 makes sub a string, but
+// some upstreams (GitHub's numeric user id) and some ClaimsExtractors give a
+// number: it is kept as exactly the decimal integer it was, and refused when
+// that is not certain: a fraction or an exponent (1.5, 1.0, 1e3), -0, or a
+// float64 whose magnitude is 2^53 or more, where two ids round to one number
+// and two users would become one.
+func subjectOf(v any) (string, error) {
+	var sub string
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		sub = v
+	case json.Number:
+		if !decimalInteger(string(v)) {
+			return "", errors.New("oauthproxy: upstream sub is a number that is not a plain integer")
+		}
+		sub = string(v)
+	case float64:
+		if v != math.Trunc(v) || math.Abs(v) >= maxSafeFloatInteger || (v == 0 && math.Signbit(v)) {
+			return "", errors.New("oauthproxy: upstream sub is a number that float64 cannot hold exactly; decode it with json.Decoder.UseNumber")
+		}
+		sub = strconv.FormatInt(int64(v), 10)
+	case int:
+		sub = strconv.Itoa(v)
+	case int64:
+		sub = strconv.FormatInt(v, 10)
+	case uint64:
+		sub = strconv.FormatUint(v, 10)
+	default:
+		return "", fmt.Errorf("oauthproxy: upstream sub is a %T, not a string or an integer", v)
+	}
+	if len(sub) > maxClaimSize {
+		return "", fmt.Errorf("oauthproxy: upstream sub is longer than %d bytes", maxClaimSize)
+	}
+	return sub, nil
+}
+
+// decimalInteger reports whether s is an integer as JSON writes one, without
+// a fraction, an exponent or a minus zero: -?(0|[1-9][0-9]*), not "-0".
+func decimalInteger(s string) bool {
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || (digits[0] == '0' && len(s) > 1) {
+		return false // "", "-", leading zeros, "-0"
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return false
+		}
+	}
+	return true
 }

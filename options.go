@@ -41,7 +41,9 @@ const (
 )
 
 // ClaimsExtractor derives the user's identity from the upstream token set: "sub"
-// becomes the token's subject, and the claims named in PassthroughClaims are
+// becomes the token's subject (a string, or an integer kept digit for digit:
+// json.Number, int64, uint64, or a float64 below 2^53; other numbers refuse
+// the login, S22), and the claims named in PassthroughClaims are
 // copied into the proxy's access token. Reserved claims (iss, aud, exp, scope,
 // client_id …) are always dropped: it can describe the user, never widen what a
 // token grants.

@@ -240,7 +240,7 @@ func (p *Proxy) writeBrowserError(w http.ResponseWriter, r *http.Request, e *Err
 	nonce := newNonce()
 	p.renderPage(w, e.Status, errorTemplate, &errorPage{
 		Code:        e.Code,
-		Description: e.Description,
+		Description: publicDescription(e.Description),
 		Hint:        errorHint(e),
 		Status:      e.Status,
 		Branding:    p.cfg.Branding,

@@ -66,7 +66,9 @@ func (p *Proxy) checkScope(raw string) ([]string, *Error) {
 	if len(p.cfg.Scopes) > 0 {
 		for _, s := range scopes {
 			if !p.cfg.scopeSet[s] {
-				return nil, errorf(ErrCodeInvalidScope, "scope %q is not offered by this server", s)
+				// Never quote the requested scope back (S21): it is the
+				// client's input and may be markup.
+				return nil, newError(ErrCodeInvalidScope, "scope names a scope this server does not offer")
 			}
 		}
 	}

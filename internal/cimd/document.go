@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/oauthproxy-go/oauthproxy/internal/displaytext"
 	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 )
 
@@ -169,10 +170,9 @@ func validateDocument(clientID string, doc *Document) error {
 	if !utf8.ValidString(doc.ClientName) || utf8.RuneCountInString(doc.ClientName) > maxClientNameLength {
 		return invalid("client_name is longer than %d characters", maxClientNameLength)
 	}
-	for _, r := range doc.ClientName {
-		if unicode.IsControl(r) {
-			return invalid("client_name contains control characters")
-		}
+	// SECURITY.md S21 (Unicode TR #36): the same rule as a dynamic registration's name.
+	if !displaytext.IsClean(doc.ClientName) {
+		return invalid("client_name contains control characters, line breaks or invisible or bidirectional formatting characters")
 	}
 	if doc.ClientURI != "" && !isHTTPSURL(doc.ClientURI) {
 		return invalid("client_uri must be an https URL")

@@ -49,9 +49,10 @@ func ReadForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 
 // Single refuses parameters that appear more than once (RFC 6749 §3.1).
 func Single(v url.Values) error {
-	for k, vs := range v {
+	for _, vs := range v {
 		if len(vs) > 1 {
-			return badRequest("parameter %q is repeated", k)
+			// The name is the client's input: never echoed (S21).
+			return badRequest("a parameter is repeated")
 		}
 	}
 	return nil
@@ -75,8 +76,8 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return badRequest("field %q has the wrong type", typeErr.Field)
+		if errors.As(err, &typeErr) && fieldName(typeErr.Field) {
+			return badRequest("field %s has the wrong type", typeErr.Field)
 		}
 		return badRequest("request body is not a valid JSON object")
 	}
@@ -87,6 +88,22 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("request body has data after the JSON object")
 	}
 	return nil
+}
+
+// fieldName reports whether a json.UnmarshalTypeError field path is safe to
+// name in an error_description (SECURITY.md S21): decoded into a struct, it is
+// built from the struct's JSON names, not the request's. Anything else, such
+// as a map key taken from the request, is not named.
+func fieldName(field string) bool {
+	if field == "" || len(field) > 64 {
+		return false
+	}
+	for i := 0; i < len(field); i++ {
+		if c := field[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // NoStore marks a response as uncacheable (RFC 6749 §5.1; SECURITY.md S13).
