@@ -25,6 +25,10 @@ const (
 	EventRefreshReuseDetected EventType = "refresh.reuse_detected"
 	EventGrantRevoked         EventType = "grant.revoked"
 	EventUpstreamError        EventType = "upstream.error"
+	// EventRateLimited is a request refused by RateLimits; Reason is the
+	// endpoint class (register, authorize, consent, token, revoke). It logs at
+	// Debug, as a flood of them is what it counts.
+	EventRateLimited EventType = "request.rate_limited"
 )
 
 // Event is one entry of the audit trail, delivered to Config.OnEvent and
@@ -65,6 +69,8 @@ func (p *Proxy) emit(ctx context.Context, e Event) {
 	switch e.Type {
 	case EventCodeReplayed, EventRefreshReuseDetected, EventGrantRevoked, EventUpstreamError:
 		level = slog.LevelWarn
+	case EventRateLimited:
+		level = slog.LevelDebug
 	}
 	attrs := []slog.Attr{slog.String("event", string(e.Type))}
 	for _, a := range []struct{ k, v string }{
