@@ -39,7 +39,7 @@ type Event struct {
 	ClientID   string
 	Subject    string // the upstream user, when known
 	GrantID    string
-	RemoteAddr string // from the HTTP request (or WithRemoteAddr)
+	RemoteAddr string // the client's IP (see Config.TrustedProxies), or what WithRemoteAddr set
 	// Reason says why, for failures and revocations: an OAuth error code or a
 	// short fixed phrase.
 	Reason string

@@ -82,16 +82,14 @@ func (s *settings) rateLimitDefaults() error {
 
 // limitRate wraps an endpoint of class with its limit, keyed by the client
 // address the routes wrapper resolved (clientAddr). A refused request never
-// reaches h.
+// reaches h. Wrap it inside httpx.CORS, which answers CORS preflights itself,
+// so they are not counted; any other request that reaches h is, whatever its
+// method.
 func (p *Proxy) limitRate(class string, limit ratelimit.Limit, h http.Handler) http.Handler {
 	if limit.IsZero() {
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
-			h.ServeHTTP(w, r) // CORS preflights are the browser's, not the client's, requests
-			return
-		}
 		d, err := p.cfg.RateLimiter.Allow(r.Context(), rateLimitKey(class, remoteAddr(r.Context())), limit)
 		if err != nil {
 			p.log.Warn("oauthproxy: rate limiter failed; serving the request without a limit", "class", class, "error", err.Error())

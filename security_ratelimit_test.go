@@ -252,7 +252,8 @@ func TestSecurity_S20_LimitsAreIndependentPerClassAndAddress(t *testing.T) {
 }
 
 // TestSecurity_S20_PreflightsAndMetadataAreNotLimited: CORS preflights do not
-// spend a budget, and the metadata documents are never limited.
+// spend a budget (other OPTIONS requests do), and the metadata documents are
+// never limited.
 func TestSecurity_S20_PreflightsAndMetadataAreNotLimited(t *testing.T) {
 	one := ratelimit.PerMinute(1)
 	e := newEnv(t, withRateLimits(oauthproxy.RateLimits{Register: one, Authorize: one, Consent: one, Token: one, Revoke: one}))
@@ -263,6 +264,11 @@ func TestSecurity_S20_PreflightsAndMetadataAreNotLimited(t *testing.T) {
 		assert.Equal(t, http.StatusNoContent, preflight.send(t, e.srv.URL).Status)
 	}
 	assert.Equal(t, http.StatusCreated, rlRegister("", nil).send(t, e.srv.URL).Status, "the preflights spent nothing")
+	// An OPTIONS request that is not a preflight reaches the endpoint, so it
+	// is counted like any other: no way around the limit.
+	notPreflight := rlRegister("", nil)
+	notPreflight.method = http.MethodOptions
+	requireRateLimited(t, notPreflight.send(t, e.srv.URL), time.Minute)
 
 	for _, path := range []string{"/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource"} {
 		for range 3 {
@@ -414,4 +420,20 @@ func TestNew_RateLimitsAndTrustedProxiesValidation(t *testing.T) {
 	p, err := oauthproxy.New(cfg)
 	require.NoError(t, err)
 	p.Destroy()
+}
+
+// TestSecurity_S20_IPv6ClientsKeyedByPrefix: an IPv6 client is limited by its
+// /64, which one subscriber usually holds whole, so stepping through its
+// addresses buys no budget; the audit trail still names the full address.
+func TestSecurity_S20_IPv6ClientsKeyedByPrefix(t *testing.T) {
+	l := &eventLog{}
+	e := newEnv(t, withEventLog(l), withRateLimits(oauthproxy.RateLimits{Register: ratelimit.PerMinute(1)}),
+		withConfig(func(c *oauthproxy.Config) { c.TrustedProxies = []string{"127.0.0.1"} }))
+	from := func(addr string) rlResponse {
+		return rlRegister("", map[string]string{"X-Forwarded-For": addr}).send(t, e.srv.URL)
+	}
+	require.Equal(t, http.StatusCreated, from("2001:db8:1:2::1").Status)
+	assert.Equal(t, "2001:db8:1:2::1", lastEvent(l, oauthproxy.EventClientRegistered).RemoteAddr)
+	requireRateLimited(t, from("2001:db8:1:2:ffff:ffff:ffff:fffe"), time.Minute)
+	require.Equal(t, http.StatusCreated, from("2001:db8:1:3::1").Status, "the next /64 is another client")
 }

@@ -1,9 +1,11 @@
 // Package redis is a ratelimit limiter on Redis 7 or Valkey, so several proxy
 // replicas share one budget per key. Import it under another name next to
-// storage/redis:
+// storage/redis, and give it a client with ContextTimeoutEnabled, so the
+// per-decision timeout bounds socket reads too:
 //
 //	import redislimit "github.com/oauthproxy-go/oauthproxy/ratelimit/redis"
 //
+//	client := goredis.NewClient(&goredis.Options{Addr: "redis:6379", ContextTimeoutEnabled: true})
 //	cfg.RateLimiter = redislimit.New(client, redislimit.WithPrefix("mcp-proxy:"))
 //
 // Each decision is one round trip: a Lua script (GCRA, from

@@ -172,3 +172,18 @@ func TestLimiter_TimeoutFailsOpen(t *testing.T) {
 func TestNewPanicsWithoutClient(t *testing.T) {
 	assert.Panics(t, func() { redislimit.New(nil) })
 }
+
+// TestLimiter_OneRoundTripPerDecision: once the script is cached, each
+// decision is a single EVALSHA.
+func TestLimiter_OneRoundTripPerDecision(t *testing.T) {
+	ctx := t.Context()
+	client := redistest.NewClient(t, redistest.Start(t))
+	l := redislimit.New(client)
+	allowed(t, l, "warm", ratelimit.PerMinute(100), 1) // EVALSHA, NOSCRIPT, EVAL
+	require.NoError(t, client.ConfigResetStat(ctx).Err())
+	allowed(t, l, "k", ratelimit.PerMinute(100), 5)
+	stats, err := client.Info(ctx, "commandstats").Result()
+	require.NoError(t, err)
+	assert.Contains(t, stats, "cmdstat_evalsha:calls=5,")
+	assert.NotContains(t, stats, "cmdstat_eval:", "no fallback to EVAL once the script is cached")
+}
