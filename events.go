@@ -27,8 +27,14 @@ const (
 	EventUpstreamError        EventType = "upstream.error"
 	// EventQuotaExceeded: a registration or authorization was refused because
 	// MaxClients or MaxPendingAuthorizations was reached; Reason names the
-	// quota ("clients", "pending_authorizations").
+	// quota ("clients", "pending_authorizations"). It logs at Warn at most
+	// once a minute per quota and at Debug in between, so a flood of refusals
+	// does not flood the log; OnEvent receives every one.
 	EventQuotaExceeded EventType = "quota.exceeded"
+	// EventRateLimited is a request refused by RateLimits; Reason is the
+	// endpoint class (register, authorize, consent, token, revoke). It logs at
+	// Debug, as a flood of them is what it counts.
+	EventRateLimited EventType = "request.rate_limited"
 )
 
 // Event is one entry of the audit trail, delivered to Config.OnEvent and
@@ -39,7 +45,7 @@ type Event struct {
 	ClientID   string
 	Subject    string // the upstream user, when known
 	GrantID    string
-	RemoteAddr string // from the HTTP request (or WithRemoteAddr)
+	RemoteAddr string // the client's IP (see Config.TrustedProxies), or what WithRemoteAddr set
 	// Reason says why, for failures and revocations: an OAuth error code or a
 	// short fixed phrase.
 	Reason string
@@ -61,14 +67,22 @@ func remoteAddr(ctx context.Context) string {
 // emit stamps, logs and delivers an audit event. Revocations, replays and
 // upstream errors log at Warn, everything else at Info.
 func (p *Proxy) emit(ctx context.Context, e Event) {
-	e.Time = p.cfg.Now()
-	if e.RemoteAddr == "" {
-		e.RemoteAddr = remoteAddr(ctx)
-	}
 	level := slog.LevelInfo
 	switch e.Type {
 	case EventCodeReplayed, EventRefreshReuseDetected, EventGrantRevoked, EventUpstreamError, EventQuotaExceeded:
 		level = slog.LevelWarn
+	case EventRateLimited:
+		level = slog.LevelDebug
+	}
+	p.emitAt(ctx, e, level)
+}
+
+// emitAt is emit with the log level chosen by the caller, for events that
+// come in floods and are logged loudly only now and then.
+func (p *Proxy) emitAt(ctx context.Context, e Event, level slog.Level) {
+	e.Time = p.cfg.Now()
+	if e.RemoteAddr == "" {
+		e.RemoteAddr = remoteAddr(ctx)
 	}
 	attrs := []slog.Attr{slog.String("event", string(e.Type))}
 	for _, a := range []struct{ k, v string }{

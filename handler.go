@@ -42,25 +42,28 @@ func (p *Proxy) routes() http.Handler {
 		mux.Handle("OPTIONS "+path, resource)
 	}
 
-	register := httpx.CORS(http.HandlerFunc(p.serveRegister))
+	limits := p.cfg.RateLimits
+	register := httpx.CORS(p.limitRate(rateClassRegister, limits.Register, http.HandlerFunc(p.serveRegister)))
 	mux.Handle("POST "+base+registerPath, register)
 	mux.Handle("OPTIONS "+base+registerPath, register)
-	token := httpx.CORS(http.HandlerFunc(p.serveToken))
+	token := httpx.CORS(p.limitRate(rateClassToken, limits.Token, http.HandlerFunc(p.serveToken)))
 	mux.Handle("POST "+base+tokenPath, token)
 	mux.Handle("OPTIONS "+base+tokenPath, token)
-	revoke := httpx.CORS(http.HandlerFunc(p.serveRevoke))
+	revoke := httpx.CORS(p.limitRate(rateClassRevoke, limits.Revoke, http.HandlerFunc(p.serveRevoke)))
 	mux.Handle("POST "+base+revokePath, revoke)
 	mux.Handle("OPTIONS "+base+revokePath, revoke)
 
-	mux.HandleFunc("GET "+base+authorizePath, p.serveAuthorize)
-	mux.HandleFunc("GET "+base+consentPath, p.serveConsentPage)
+	mux.Handle("GET "+base+authorizePath, p.limitRate(rateClassAuthorize, limits.Authorize, http.HandlerFunc(p.serveAuthorize)))
+	consent := func(h http.Handler) http.Handler { return p.limitRate(rateClassConsent, limits.Consent, h) }
+	mux.Handle("GET "+base+consentPath, consent(http.HandlerFunc(p.serveConsentPage)))
 	// The consent POST is refused when a browser says it comes from another
 	// origin (Sec-Fetch-Site / Origin), on top of the CSRF token (S08).
-	mux.Handle("POST "+base+consentPath, http.NewCrossOriginProtection().Handler(http.HandlerFunc(p.serveConsentDecision)))
-	mux.HandleFunc("GET "+base+p.cfg.RedirectPath, p.serveCallback)
+	mux.Handle("POST "+base+consentPath, consent(http.NewCrossOriginProtection().Handler(http.HandlerFunc(p.serveConsentDecision))))
+	mux.Handle("GET "+base+p.cfg.RedirectPath, consent(http.HandlerFunc(p.serveCallback)))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The audit events name the caller's address.
-		mux.ServeHTTP(w, r.WithContext(WithRemoteAddr(r.Context(), r.RemoteAddr)))
+		// The audit events and the rate limits name the client's address,
+		// decided once, in clientAddr.
+		mux.ServeHTTP(w, r.WithContext(WithRemoteAddr(r.Context(), clientAddr(r, p.cfg.trustedProxies))))
 	})
 }
 
@@ -266,7 +269,7 @@ func (p *Proxy) logError(r *http.Request, e *Error) {
 	if e.Status >= 500 {
 		level = "error"
 	}
-	attrs := []any{"path", r.URL.Path, "code", e.Code, "remote", r.RemoteAddr}
+	attrs := []any{"path", r.URL.Path, "code", e.Code, "remote", remoteAddr(r.Context())}
 	if e.Cause != nil {
 		attrs = append(attrs, "cause", e.Cause.Error())
 	}

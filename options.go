@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"path"
 	"slices"
@@ -186,6 +187,23 @@ type Config struct {
 	// for tests only.
 	InsecureAllowPrivateCIMDAddresses bool
 
+	// RateLimits limits requests per endpoint class and client address, with
+	// 429 and Retry-After past the limit (S20). Zero, the default, is off:
+	// behind a load balancer missing from TrustedProxies every user has the
+	// balancer's address, and a default per-address limit would throttle them
+	// all as one.
+	RateLimits RateLimits
+	// RateLimiter keeps the counts. Default, when any limit is set:
+	// ratelimit.NewMemory(0), one budget per process; with replicas use
+	// ratelimit/redis, so they share one budget per address.
+	RateLimiter RateLimiter
+	// TrustedProxies are your reverse proxies and load balancers, as CIDRs
+	// ("10.0.0.0/8") or addresses: only from these peers are X-Forwarded-For
+	// and Forwarded believed to name the client. Default none: the client is
+	// the TCP peer. The client address keys RateLimits and is the RemoteAddr
+	// of audit events.
+	TrustedProxies []string
+
 	// JWTSigningKey signs access tokens (HS256); at least 32 bytes. Generated when
 	// empty, with a warning: tokens then die on restart.
 	JWTSigningKey []byte
@@ -246,6 +264,7 @@ type settings struct {
 	generatedKeyNames []string
 	jwtKeys           [][]byte // first signs
 	encryptionKeys    [][]byte // first seals
+	trustedProxies    []netip.Prefix
 }
 
 func (c Config) withDefaults() (*settings, error) {
@@ -361,6 +380,7 @@ func (s *settings) validateAndDefault() error {
 	}
 	check(s.keys())
 	check(s.consentDefaults())
+	check(s.rateLimitDefaults())
 	return errors.Join(errs...)
 }
 

@@ -3,6 +3,7 @@ package oauthproxy
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -29,6 +30,10 @@ const quotaRecount = time.Second
 // first retry for both.
 const quotaRetryAfter = time.Minute
 
+// quotaWarnEvery spaces the Warn log lines of a full quota; the refusals in
+// between log at Debug (OnEvent sees each one).
+const quotaWarnEvery = time.Minute
+
 // quota caps how many live records of one kind anonymous requests may create:
 // registered clients, pending authorizations (S19). It counts the records in
 // storage (storage.Counter), so it holds across restarts and replicas sharing
@@ -42,6 +47,7 @@ type quota struct {
 	count      int       // the last stored count plus this process's admissions since
 	countedAt  time.Time // zero until the first count
 	recounting bool      // one request re-reads the count; the others use the last one
+	warnedAt   time.Time // the last refusal logged at Warn
 	// uncounted is set when the storage cannot count (no storage.Counter):
 	// the quota then admits everything, after one warning.
 	uncounted bool
@@ -57,16 +63,20 @@ func newQuota(name, namespace string, limit int) *quota {
 // backend), and admissions since the last count are added to it.
 func (p *Proxy) admit(ctx context.Context, q *quota) *Error {
 	p.recount(ctx, q)
+	now := p.cfg.Now()
 	q.mu.Lock()
 	full := !q.uncounted && q.count >= q.limit
+	level := slog.LevelDebug
 	if !full {
 		q.count++
+	} else if now.Sub(q.warnedAt) >= quotaWarnEvery || now.Before(q.warnedAt) {
+		q.warnedAt, level = now, slog.LevelWarn
 	}
 	q.mu.Unlock()
 	if !full {
 		return nil
 	}
-	p.emit(ctx, Event{Type: EventQuotaExceeded, Reason: q.name})
+	p.emitAt(ctx, Event{Type: EventQuotaExceeded, Reason: q.name}, level)
 	e := errorf(ErrCodeTemporarilyUnavailable, "this server has reached its limit of %s; try again later", q.name)
 	e.RetryAfter = quotaRetryAfter
 	return e

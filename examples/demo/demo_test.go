@@ -36,7 +36,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	d := startDemo(t)
+	d := startDemo(t, options{})
 	mcpURL := d.base + "/mcp"
 	for _, want := range []string{mcpURL, "whoami", `"Test User"`, "claude mcp add --transport http demo " + mcpURL, "Demo only"} {
 		if !strings.Contains(d.banner(), want) {
@@ -277,14 +277,16 @@ type demo struct {
 
 func (d *demo) banner() string { return d.out.String() }
 
-// startDemo starts run on a random loopback port and stops it when the test ends.
-func startDemo(t *testing.T) *demo {
+// startDemo starts run with opts on a random loopback port and stops it when
+// the test ends.
+func startDemo(t *testing.T, opts options) *demo {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	out := &lockedBuffer{}
-	go func() { done <- run(ctx, "127.0.0.1:0", out, ready) }()
+	opts.addr = "127.0.0.1:0"
+	go func() { done <- run(ctx, opts, out, ready) }()
 
 	d := &demo{out: out}
 	d.stop = sync.OnceValue(func() error {
@@ -424,4 +426,43 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestRateLimit runs the demo with -rate-limit: a whole sign-in through the
+// go-sdk's OAuth handler fits the example limits, and a script registering
+// clients in a loop gets 429 with Retry-After once it passes them.
+func TestRateLimit(t *testing.T) {
+	t.Setenv("GITHUB_CLIENT_ID", "")
+	t.Setenv("GITHUB_CLIENT_SECRET", "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	d := startDemo(t, options{rateLimit: true})
+	want := fmt.Sprintf("register %d,", demoRateLimits.Register.Rate)
+	if !strings.Contains(d.banner(), want) {
+		t.Errorf("banner lacks %q:\n%s", want, d.banner())
+	}
+
+	if tok, _ := authorize(t, ctx, d.base+"/mcp"); tok == "" {
+		t.Fatal("no access token")
+	}
+
+	hc := loopbackClient(nil)
+	body := `{"redirect_uris":["` + clientRedirectURI + `"],"token_endpoint_auth_method":"none"}`
+	// The sign-in above registered once.
+	for i := 1; i <= demoRateLimits.Register.Rate; i++ {
+		resp, err := hc.Post(d.base+"/oauth/register", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if i < demoRateLimits.Register.Rate && resp.StatusCode != http.StatusCreated {
+			t.Fatalf("registration %d: %d, want 201 within the limit", i+1, resp.StatusCode)
+		}
+		if i == demoRateLimits.Register.Rate {
+			if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+				t.Fatalf("registration %d: %d, Retry-After %q; want 429 with Retry-After past the limit",
+					i+1, resp.StatusCode, resp.Header.Get("Retry-After"))
+			}
+		}
+	}
 }

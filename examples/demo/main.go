@@ -10,9 +10,11 @@
 //
 // Run it with
 //
-//	go run ./examples/demo [-addr 127.0.0.1:8080]
+//	go run ./examples/demo [-addr 127.0.0.1:8080] [-rate-limit]
 //
-// and point an MCP client at the printed URL. Ctrl-C stops it.
+// and point an MCP client at the printed URL. Ctrl-C stops it. -rate-limit
+// turns on the proxy's per-address rate limits (Config.RateLimits) with the
+// example limits in demoRateLimits.
 package main
 
 import (
@@ -27,11 +29,13 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080",
 		"loopback `address` to listen on; if the port is busy a random free port is used")
+	rateLimit := flag.Bool("rate-limit", false,
+		"limit requests per client address and endpoint, with example limits the banner shows")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *addr, os.Stdout, nil); err != nil {
+	if err := run(ctx, options{addr: *addr, rateLimit: *rateLimit}, os.Stdout, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}

@@ -13,19 +13,40 @@ import (
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/ratelimit"
 )
 
 // shutdownTimeout bounds the wait for in-flight requests at shutdown.
 const shutdownTimeout = 5 * time.Second
 
+// options are the demo's command-line settings.
+type options struct {
+	addr      string // loopback address to listen on
+	rateLimit bool   // turn on demoRateLimits
+}
+
+// demoRateLimits are example per-address limits, all per minute (the banner
+// says so): generous for people and MCP
+// clients (one login is one registration, one authorize, three consent-class
+// requests and one token request; refreshes are token requests), tight for a
+// script hammering the anonymous endpoints. Behind a load balancer, also set
+// TrustedProxies, or every user shares the balancer's budget.
+var demoRateLimits = oauthproxy.RateLimits{
+	Register:  ratelimit.PerMinute(10),
+	Authorize: ratelimit.PerMinute(30),
+	Consent:   ratelimit.PerMinute(30),
+	Token:     ratelimit.PerMinute(60),
+	Revoke:    ratelimit.PerMinute(30),
+}
+
 // run starts the upstream (stand-in or GitHub), the proxy and the MCP server on
-// addr, prints the banner to stdout, sends the base URL on ready (if not nil)
-// once requests are being served, and serves until ctx is cancelled. It then
-// shuts everything down and returns.
-func run(ctx context.Context, addr string, stdout io.Writer, ready chan<- string) error {
+// opts.addr, prints the banner to stdout, sends the base URL on ready (if not
+// nil) once requests are being served, and serves until ctx is cancelled. It
+// then shuts everything down and returns.
+func run(ctx context.Context, opts options, stdout io.Writer, ready chan<- string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	ln, listenNote, err := listen(addr)
+	ln, listenNote, err := listen(opts.addr)
 	if err != nil {
 		return err
 	}
@@ -38,6 +59,11 @@ func run(ctx context.Context, addr string, stdout io.Writer, ready chan<- string
 	cfg := up.config
 	cfg.BaseURL = base
 	cfg.Logger = log
+	if opts.rateLimit {
+		// In memory (ratelimit.NewMemory) by default; replicas would share
+		// ratelimit/redis through cfg.RateLimiter.
+		cfg.RateLimits = demoRateLimits
+	}
 	// Keys are left empty, so New generates them and logs a warning: fine for a
 	// demo, where tokens need not outlive the process.
 	p, err := oauthproxy.New(cfg)
@@ -70,7 +96,7 @@ func run(ctx context.Context, addr string, stdout io.Writer, ready chan<- string
 		}
 		fmt.Fprintln(stdout, "note:", listenNote)
 	}
-	printBanner(stdout, base, up)
+	printBanner(stdout, base, up, opts.rateLimit)
 	if ready != nil {
 		select {
 		case ready <- base:
@@ -156,7 +182,7 @@ func listen(addr string) (ln net.Listener, note string, err error) {
 }
 
 // printBanner tells the user where things are and how to connect a client.
-func printBanner(w io.Writer, base string, up *upstream) {
+func printBanner(w io.Writer, base string, up *upstream, rateLimited bool) {
 	mcpURL := base + "/mcp"
 	fmt.Fprintf(w, `
 oauthproxy demo
@@ -179,6 +205,13 @@ oauthproxy demo
 The client registers itself, your browser shows the proxy's consent page, then
 %s. Then call the whoami tool.
 `, mcpURL, mcpURL, mcpURL, up.signIn)
+	if rateLimited {
+		l := demoRateLimits
+		fmt.Fprintf(w, `
+Rate limits are on, requests a minute per client address: register %d,
+authorize %d, consent %d, token %d, revoke %d. Past them the proxy answers 429.
+`, l.Register.Rate, l.Authorize.Rate, l.Consent.Rate, l.Token.Rate, l.Revoke.Rate)
+	}
 	fmt.Fprint(w, `
 Demo only: keys are generated at startup (the log warns), so tokens and registrations end with this process.
 Press Ctrl-C to stop.
