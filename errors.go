@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // OAuth error codes (RFC 6749 §4.1.2.1 and §5.2, RFC 7591 §3.2.2, RFC 8707 §2,
@@ -40,7 +42,11 @@ type Error struct {
 	// BasicAuth records that the client authenticated with HTTP Basic, so a 401
 	// carries WWW-Authenticate (RFC 6749 §5.2).
 	BasicAuth bool
-	Cause     error // private; logged, never sent
+	// RetryAfter, when positive, is sent as a Retry-After header in whole
+	// seconds (RFC 9110 §10.2.3) with a temporary refusal, such as 503
+	// temporarily_unavailable.
+	RetryAfter time.Duration
+	Cause      error // private; logged, never sent
 }
 
 // Error implements error. It includes the cause for logs; clients only ever see
@@ -114,6 +120,14 @@ func errServer(err error) *Error {
 // errUnavailable reports a dependency (storage, upstream) that failed transiently.
 func errUnavailable(description string, err error) *Error {
 	return newError(ErrCodeTemporarilyUnavailable, description).withCause(err)
+}
+
+// setRetryAfter writes e.RetryAfter, rounded up to whole seconds, as the
+// Retry-After header (RFC 9110 §10.2.3).
+func setRetryAfter(h http.Header, e *Error) {
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((e.RetryAfter+time.Second-1)/time.Second), 10))
+	}
 }
 
 // asError converts any error into the wire error, hiding internal detail.

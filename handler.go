@@ -244,6 +244,7 @@ func (p *Proxy) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	oerr := asError(err)
 	p.logError(r, oerr)
 	httpx.NoStore(w)
+	setRetryAfter(w.Header(), oerr)
 	if oerr.Code == ErrCodeInvalidClient && oerr.BasicAuth {
 		w.Header().Set("WWW-Authenticate", `Basic realm="oauthproxy", charset="UTF-8"`)
 	}

@@ -236,6 +236,7 @@ func (p *Proxy) writeBrowserError(w http.ResponseWriter, r *http.Request, e *Err
 		return
 	}
 	p.logError(r, e)
+	setRetryAfter(w.Header(), e)
 	nonce := newNonce()
 	p.renderPage(w, e.Status, errorTemplate, &errorPage{
 		Code:        e.Code,
