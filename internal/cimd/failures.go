@@ -2,7 +2,6 @@ package cimd
 
 import (
 	"container/list"
-	"context"
 	"crypto/sha256"
 	"errors"
 	"sync"
@@ -90,11 +89,12 @@ func (c *failureCache) len() int {
 
 // cacheableFailure returns what to remember of a fetch error and for how long: the error
 // without its cause (the cause may hold addresses or remote data and is only for the first
-// caller's logs), or ok=false for errors that say nothing about the URL — a refusal because
-// too many fetches are running (ErrBusy) or a canceled fetch.
+// caller's logs), or ok=false for a refusal because too many fetches are running (ErrBusy),
+// which says nothing about the URL. (A shared fetch is never canceled by its callers, so a
+// cancellation cannot reach here.)
 func (f *Fetcher) cacheableFailure(err error) (safe error, ttl time.Duration, ok bool) {
 	var ce *cimdError
-	if !errors.As(err, &ce) || errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) {
+	if !errors.As(err, &ce) || errors.Is(err, ErrBusy) {
 		return nil, 0, false
 	}
 	safe = &cimdError{kind: ce.kind, msg: ce.msg}

@@ -55,8 +55,8 @@ type Fetcher struct {
 	// MaxFetchesPerHost caps fetches in flight to one host name; default 2.
 	MaxFetchesPerHost int
 	// FailureCacheSize bounds how many failed client_id URLs are remembered; default
-	// 10,000, the oldest evicted first. Each entry is about 300 bytes whatever the URL's
-	// length (a hash of it, the expiry and the safe error text).
+	// 10,000, the oldest evicted first. Each entry takes about 350 bytes whatever the URL's
+	// length (a hash of it, the expiry and the safe error text), so about 3.5 MB in all.
 	FailureCacheSize int
 	// FetchFailureTTL is how long an ErrFetch failure is remembered; default 1 minute.
 	FetchFailureTTL time.Duration
@@ -125,7 +125,7 @@ func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Document, error)
 		return nil, err
 	}
 	ch := f.flights.DoChan(clientID, func() (any, error) {
-		doc, err := f.fetchBounded(context.WithoutCancel(ctx), u, clientID)
+		doc, err := f.fetchShared(context.WithoutCancel(ctx), u, clientID)
 		return fetchResult{doc, err}, nil
 	})
 	select {
@@ -157,13 +157,22 @@ func intOr(n, def int) int {
 	return def
 }
 
-// fetchBounded is one shared fetch: it checks the failure cache again (a fetch for this URL
-// may have failed between the caller's look and joining the flight), takes a slot or
-// refuses, fetches, and remembers a failure.
-func (f *Fetcher) fetchBounded(ctx context.Context, u *url.URL, clientID string) (*Document, error) {
+// fetchShared is the one fetch that concurrent callers for clientID share. It checks the
+// failure cache again (a fetch for this URL may have failed between the caller's look and
+// joining the flight), and remembers the failures that say something about the URL.
+func (f *Fetcher) fetchShared(ctx context.Context, u *url.URL, clientID string) (*Document, error) {
 	if err, ok := f.failures.get(clientID, f.now()); ok {
 		return nil, err
 	}
+	doc, err := f.fetchBounded(ctx, u, clientID)
+	if safe, ttl, ok := f.cacheableFailure(err); ok {
+		f.failures.add(clientID, safe, f.now(), ttl)
+	}
+	return doc, err
+}
+
+// fetchBounded takes a fetch slot for the URL's host, or refuses at once with ErrBusy.
+func (f *Fetcher) fetchBounded(ctx context.Context, u *url.URL, clientID string) (*Document, error) {
 	// Host names are case-insensitive (RFC 3986 section 3.2.2); the port is left out so
 	// that one host cannot take more slots by listening on more ports.
 	host := strings.ToLower(u.Hostname())
@@ -171,11 +180,7 @@ func (f *Fetcher) fetchBounded(ctx context.Context, u *url.URL, clientID string)
 		return nil, errBusy
 	}
 	defer f.limits.release(host)
-	doc, err := f.fetchOnce(ctx, u, clientID)
-	if safe, ttl, ok := f.cacheableFailure(err); ok {
-		f.failures.add(clientID, safe, f.now(), ttl)
-	}
-	return doc, err
+	return f.fetchOnce(ctx, u, clientID)
 }
 
 // fetchOnce sends the one GET and validates the document, under Timeout and MaxBytes.
