@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -56,7 +57,7 @@ func (g *gate) open() { g.closeOnce.Do(func() { close(g.release) }) }
 // wrap counts the request in flight, waits for the gate, then runs answer.
 func (g *gate) wrap(answer http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		host, _, _ := net.SplitHostPort(r.Host)
+		host, _, _ := net.SplitHostPort(strings.ToLower(r.Host))
 		g.mu.Lock()
 		g.inFlight++
 		g.maxInFlight = max(g.maxInFlight, g.inFlight)

@@ -100,34 +100,45 @@ func TestSecurity_S20_CIMDFailureFetchedOnce(t *testing.T) {
 }
 
 // TestSecurity_S20_CIMDFetchCaps: with a slow server, many distinct client_ids never put more
-// than 2 fetches in flight to one host or 8 in all; the rest are refused at once with ErrBusy.
+// than 2 fetches in flight to one host name, whatever the port, or 8 in all; the rest are
+// refused at once with ErrBusy.
 func TestSecurity_S20_CIMDFetchCaps(t *testing.T) {
 	tests := []struct {
 		name         string
-		hosts        int
-		urlsPerHost  int
+		hosts        int // distinct host names, all resolving to 127.0.0.1
+		ports        int // servers, each on its own port
+		urlsPerPort  int // per host name and port
 		wantAdmitted int
 	}{
-		{name: "per host", hosts: 1, urlsPerHost: 6, wantAdmitted: 2},
-		{name: "global", hosts: 6, urlsPerHost: 3, wantAdmitted: 8},
+		{name: "per host", hosts: 1, ports: 1, urlsPerPort: 6, wantAdmitted: 2},
+		{name: "per host, any port", hosts: 1, ports: 3, urlsPerPort: 2, wantAdmitted: 2},
+		{name: "global", hosts: 6, ports: 1, urlsPerPort: 3, wantAdmitted: 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := newTestServer(t)
+			servers := make([]*testServer, tt.ports)
+			for i := range servers {
+				servers[i] = newTestServer(t)
+			}
 			g := newGate(t)
-			ts.mux.HandleFunc("/", g.wrap(notFound))
-			// Every name resolves to the server on 127.0.0.1; the httptest certificate
-			// covers *.example.com.
+			// Every name resolves to 127.0.0.1; the httptest certificate covers *.example.com.
 			resolver, _ := fakeDNS(t, netip.MustParseAddr("127.0.0.1"))
-			f := ts.fetcher(true)
-			f.Resolver = resolver
-
 			var urls []string
-			for h := range tt.hosts {
-				for i := range tt.urlsPerHost {
-					urls = append(urls, hostURL(ts, fmt.Sprintf("h%d.example.com", h))+fmt.Sprint(i))
+			for _, ts := range servers {
+				ts.mux.HandleFunc("/", g.wrap(notFound))
+				for h := range tt.hosts {
+					for i := range tt.urlsPerPort {
+						name := fmt.Sprintf("h%d.example.com", h)
+						if i%2 == 1 {
+							name = strings.ToUpper(name) // host names are case-insensitive
+						}
+						urls = append(urls, hostURL(ts, name)+fmt.Sprint(i))
+					}
 				}
 			}
+			f := servers[0].fetcher(true) // every server has the same certificate
+			f.Resolver = resolver
+
 			run := startFetches(f, urls)
 			wantBusy := len(urls) - tt.wantAdmitted
 			require.Eventually(t, func() bool {
@@ -138,8 +149,8 @@ func TestSecurity_S20_CIMDFetchCaps(t *testing.T) {
 			errs := run.wait()
 
 			_, maxInFlight, maxPerHost := g.counts()
-			assert.Equal(t, tt.wantAdmitted, maxInFlight, "fetches in flight at the server")
-			assert.LessOrEqual(t, maxPerHost, 2, "fetches in flight to one host")
+			assert.Equal(t, tt.wantAdmitted, maxInFlight, "fetches in flight at the servers")
+			assert.LessOrEqual(t, maxPerHost, 2, "fetches in flight to one host name")
 			assert.LessOrEqual(t, maxInFlight, 8)
 			busy := 0
 			for _, err := range errs {
@@ -152,7 +163,11 @@ func TestSecurity_S20_CIMDFetchCaps(t *testing.T) {
 				}
 			}
 			assert.Equal(t, wantBusy, busy)
-			assert.EqualValues(t, tt.wantAdmitted, ts.requests.Load())
+			var requests int32
+			for _, ts := range servers {
+				requests += ts.requests.Load()
+			}
+			assert.EqualValues(t, tt.wantAdmitted, requests)
 		})
 	}
 }
