@@ -89,19 +89,19 @@ func (c *failureCache) len() int {
 
 // cacheableFailure returns what to remember of a fetch error and for how long: the error
 // without its cause (the cause may hold addresses or remote data and is only for the first
-// caller's logs), or ok=false for a refusal because too many fetches are running (ErrBusy),
+// caller's logs), or nil for a refusal because too many fetches are running (ErrBusy),
 // which says nothing about the URL. (A shared fetch is never canceled by its callers, so a
 // cancellation cannot reach here.)
-func (f *Fetcher) cacheableFailure(err error) (safe error, ttl time.Duration, ok bool) {
+func (f *Fetcher) cacheableFailure(err error) (safe *cimdError, ttl time.Duration) {
 	var ce *cimdError
 	if !errors.As(err, &ce) || errors.Is(err, ErrBusy) {
-		return nil, 0, false
+		return nil, 0
 	}
 	safe = &cimdError{kind: ce.kind, msg: ce.msg}
 	if ce.kind == ErrInvalidDocument {
-		return safe, durationOr(f.InvalidDocumentTTL, defaultInvalidDocumentTTL), true
+		return safe, durationOr(f.InvalidDocumentTTL, defaultInvalidDocumentTTL)
 	}
-	return safe, durationOr(f.FetchFailureTTL, defaultFetchFailureTTL), true
+	return safe, durationOr(f.FetchFailureTTL, defaultFetchFailureTTL)
 }
 
 func durationOr(d, def time.Duration) time.Duration {

@@ -165,7 +165,7 @@ func (f *Fetcher) fetchShared(ctx context.Context, u *url.URL, clientID string) 
 		return nil, err
 	}
 	doc, err := f.fetchBounded(ctx, u, clientID)
-	if safe, ttl, ok := f.cacheableFailure(err); ok {
+	if safe, ttl := f.cacheableFailure(err); safe != nil {
 		f.failures.add(clientID, safe, f.now(), ttl)
 	}
 	return doc, err
@@ -205,10 +205,16 @@ func (f *Fetcher) fetchOnce(ctx context.Context, u *url.URL, clientID string) (*
 	client := f.client(timeout)
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
+	if err == nil {
+		defer func() { _ = resp.Body.Close() }()
+		// A response can race the deadline: the server sees the connection close at the
+		// deadline and answers before the client notices. A fetch out of time is a timeout,
+		// whatever arrived.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, transportError(ctx, err)
 	}
-	defer func() { _ = resp.Body.Close() }()
 
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
