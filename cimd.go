@@ -41,6 +41,13 @@ func (p *Proxy) fetchClientMetadata(ctx context.Context, clientID string, notFou
 		return &e
 	}
 	doc, err := p.cimd.Fetch(ctx, clientID)
+	if errors.Is(err, cimd.ErrBusy) {
+		// Too many fetches in flight (S20): temporary, and nothing is known
+		// about this client yet, so not an invalid_client.
+		e := errUnavailable(err.Error(), err)
+		e.RetryAfter = p.cimd.RetryAfter()
+		return nil, e
+	}
 	if err != nil {
 		// The cimd package's error text is safe for error_description.
 		return nil, refuse(err.Error(), err)
@@ -77,10 +84,14 @@ func (p *Proxy) fetchClientMetadata(ctx context.Context, clientID string, notFou
 	return rec, nil
 }
 
-// newCIMDFetcher builds the SSRF-safe fetcher from the configuration.
+// newCIMDFetcher builds the SSRF-safe fetcher from the configuration. Its
+// defaults bound what client_ids can make the proxy fetch (S20): failures
+// remembered per URL (1 minute, 5 for invalid documents; at most 10,000),
+// one fetch per URL at a time, at most 8 in flight and 2 per host.
 func newCIMDFetcher(s *settings) *cimd.Fetcher {
 	return &cimd.Fetcher{
 		AllowPrivateAddresses: s.InsecureAllowPrivateCIMDAddresses,
 		RootCAs:               s.CIMDRootCAs,
+		Now:                   s.Now,
 	}
 }

@@ -105,11 +105,15 @@ func (e *Error) noRedirect() *Error {
 // setRetryAfter sends e.RetryAfter as a Retry-After header, rounded up to
 // whole seconds (RFC 9110 §10.2.3 takes delay-seconds).
 func setRetryAfter(w http.ResponseWriter, e *Error) {
-	if e.RetryAfter <= 0 {
-		return
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(e.RetryAfter), 10))
 	}
-	secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+}
+
+// retryAfterSeconds is wait in whole seconds, rounded up and at least 1: the
+// delay-seconds of RFC 9110 §10.2.3.
+func retryAfterSeconds(wait time.Duration) int64 {
+	return max(1, int64((wait+time.Second-1)/time.Second))
 }
 
 func statusFor(code string) int {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy/ratelimit"
@@ -120,12 +119,6 @@ func rateLimitKey(class, addr string) string {
 // §5.2 JSON error, and records the refusal.
 func (p *Proxy) refuseRateLimited(w http.ResponseWriter, r *http.Request, class string, wait time.Duration) {
 	p.emit(r.Context(), Event{Type: EventRateLimited, Reason: class})
-	w.Header().Set("Retry-After", strconv.FormatInt(retryAfterSeconds(wait), 10))
-	p.writeError(w, r, &Error{Code: ErrCodeTemporarilyUnavailable, Description: rateLimitedText, Status: http.StatusTooManyRequests})
-}
-
-// retryAfterSeconds is wait in whole seconds, rounded up and at least 1: the
-// delay-seconds of RFC 9110 §10.2.3.
-func retryAfterSeconds(wait time.Duration) int64 {
-	return max(1, int64((wait+time.Second-1)/time.Second))
+	p.writeError(w, r, &Error{Code: ErrCodeTemporarilyUnavailable, Description: rateLimitedText,
+		Status: http.StatusTooManyRequests, RetryAfter: max(wait, time.Second)})
 }

@@ -8,6 +8,10 @@
 // private, link-local and other non-public addresses. The address check runs on the address
 // actually dialed, after DNS resolution, so DNS rebinding cannot slip past it (SECURITY.md S17).
 //
+// So that a stream of client_ids cannot turn the server into a fetch amplifier, Fetcher also
+// remembers failures for a while, shares one fetch among concurrent callers for the same URL,
+// and caps the fetches in flight in total and per host (SECURITY.md S20).
+//
 // Every error this package returns wraps ErrInvalidDocument or ErrFetch, and its text is plain
 // printable ASCII without quotes or backslashes, safe to send as an OAuth error_description
 // (RFC 6749 section 5.2). Nothing from the fetched response is ever quoted in it.
@@ -34,6 +38,10 @@ var (
 	// network and TLS errors, timeouts, refused addresses, redirects, non-200 statuses,
 	// wrong content types and oversized bodies.
 	ErrFetch = errors.New("client metadata document could not be fetched")
+	// ErrBusy is wrapped, together with ErrFetch, when no fetch was attempted because too
+	// many were already running (Fetcher.MaxConcurrentFetches, Fetcher.MaxFetchesPerHost).
+	// It says nothing about the client and is never cached: retry after Fetcher.RetryAfter.
+	ErrBusy = errors.New("too many client metadata document fetches")
 )
 
 // cimdError carries a message safe for error_description, the sentinel it belongs to and,

@@ -9,8 +9,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // Fetch defaults, used when the Fetcher field is zero.
@@ -23,7 +27,9 @@ const (
 const maxHeaderBytes = 16 << 10
 
 // Fetcher retrieves Client ID Metadata Documents. The zero value is ready to use and safe:
-// defaults apply to zero fields. A Fetcher keeps no connections between calls.
+// defaults apply to zero fields. A Fetcher keeps no connections between calls, only its
+// bounded memory of recent failures; it is safe for concurrent use and must not be copied
+// after first use. Set the fields before the first Fetch.
 type Fetcher struct {
 	// Timeout for the whole fetch; default 5 s.
 	Timeout time.Duration
@@ -43,6 +49,33 @@ type Fetcher struct {
 	Resolver *net.Resolver
 	// RootCAs for TLS verification; nil = system roots (tests pass the httptest server's cert pool).
 	RootCAs *x509.CertPool
+
+	// MaxConcurrentFetches caps fetches in flight at once, all hosts together; default 8.
+	MaxConcurrentFetches int
+	// MaxFetchesPerHost caps fetches in flight to one host name; default 2.
+	MaxFetchesPerHost int
+	// FailureCacheSize bounds how many failed client_id URLs are remembered; default
+	// 10,000, the oldest evicted first. Each entry takes about 350 bytes whatever the URL's
+	// length (a hash of it, the expiry and the safe error text), so about 3.5 MB in all.
+	FailureCacheSize int
+	// FetchFailureTTL is how long an ErrFetch failure is remembered; default 1 minute.
+	FetchFailureTTL time.Duration
+	// InvalidDocumentTTL is how long an ErrInvalidDocument failure of a fetched document
+	// is remembered; default 5 minutes.
+	InvalidDocumentTTL time.Duration
+	// Now is the failure cache's clock; default time.Now.
+	Now func() time.Time
+
+	init     sync.Once
+	failures *failureCache
+	limits   *fetchLimits
+	flights  singleflight.Group // keyed by client_id URL
+}
+
+// fetchResult is what one shared fetch hands every caller waiting on it.
+type fetchResult struct {
+	doc *Document
+	err error
 }
 
 // Fetch validates clientID with ValidateClientIDURL, fetches the document it names and
@@ -58,16 +91,100 @@ type Fetcher struct {
 //     redirect_uris that pass the redirect URI rules of SECURITY.md S01, no client secret, and
 //     token_endpoint_auth_method none or absent.
 //
+// Fetches are bounded so that client_ids cannot make the server an amplifier (S20):
+//
+//   - a failure is remembered by URL (ErrFetch for FetchFailureTTL, ErrInvalidDocument for
+//     InvalidDocumentTTL) and repeated without any request until it expires;
+//   - concurrent calls for the same URL share one fetch, and its result;
+//   - at most MaxConcurrentFetches fetches run at once, at most MaxFetchesPerHost to one host
+//     name; a call that finds no free slot is refused at once with ErrBusy (never queued,
+//     never cached) and may retry after RetryAfter.
+//
+// A shared fetch runs to its own Timeout even if the caller that started it goes away, so
+// one caller's cancellation does not fail the others; each caller stops waiting when its
+// own ctx is done. The returned Document may be shared with other callers: do not modify it.
+//
 // Errors wrap ErrInvalidDocument (the URL or the document is unacceptable) or ErrFetch
-// (it could not be retrieved under this policy); their text is safe for error_description.
+// (it could not be retrieved under this policy; with ErrBusy when not attempted); their
+// text is safe for error_description.
 func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Document, error) {
 	if f == nil {
 		f = &Fetcher{}
 	}
+	// A URL that breaks the rules is refused before any network use, and not cached:
+	// checking it again costs less than a cache entry.
 	u, err := ValidateClientIDURL(clientID)
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, transportError(ctx, err)
+	}
+	f.init.Do(f.setup)
+	if err, ok := f.failures.get(clientID, f.now()); ok {
+		return nil, err
+	}
+	ch := f.flights.DoChan(clientID, func() (any, error) {
+		doc, err := f.fetchShared(context.WithoutCancel(ctx), u, clientID)
+		return fetchResult{doc, err}, nil
+	})
+	select {
+	case r := <-ch:
+		res := r.Val.(fetchResult)
+		return res.doc, res.err
+	case <-ctx.Done():
+		return nil, transportError(ctx, ctx.Err())
+	}
+}
+
+func (f *Fetcher) setup() {
+	f.failures = newFailureCache(intOr(f.FailureCacheSize, defaultFailureCacheSize))
+	f.limits = newFetchLimits(intOr(f.MaxConcurrentFetches, defaultMaxConcurrentFetches),
+		intOr(f.MaxFetchesPerHost, defaultMaxFetchesPerHost))
+}
+
+func (f *Fetcher) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func intOr(n, def int) int {
+	if n > 0 {
+		return n
+	}
+	return def
+}
+
+// fetchShared is the one fetch that concurrent callers for clientID share. It checks the
+// failure cache again (a fetch for this URL may have failed between the caller's look and
+// joining the flight), and remembers the failures that say something about the URL.
+func (f *Fetcher) fetchShared(ctx context.Context, u *url.URL, clientID string) (*Document, error) {
+	if err, ok := f.failures.get(clientID, f.now()); ok {
+		return nil, err
+	}
+	doc, err := f.fetchBounded(ctx, u, clientID)
+	if safe, ttl := f.cacheableFailure(err); safe != nil {
+		f.failures.add(clientID, safe, f.now(), ttl)
+	}
+	return doc, err
+}
+
+// fetchBounded takes a fetch slot for the URL's host, or refuses at once with ErrBusy.
+func (f *Fetcher) fetchBounded(ctx context.Context, u *url.URL, clientID string) (*Document, error) {
+	// Host names are case-insensitive (RFC 3986 section 3.2.2); the port is left out so
+	// that one host cannot take more slots by listening on more ports.
+	host := strings.ToLower(u.Hostname())
+	if !f.limits.acquire(host) {
+		return nil, errBusy
+	}
+	defer f.limits.release(host)
+	return f.fetchOnce(ctx, u, clientID)
+}
+
+// fetchOnce sends the one GET and validates the document, under Timeout and MaxBytes.
+func (f *Fetcher) fetchOnce(ctx context.Context, u *url.URL, clientID string) (*Document, error) {
 	timeout := f.Timeout
 	if timeout <= 0 {
 		timeout = defaultTimeout
@@ -88,10 +205,16 @@ func (f *Fetcher) Fetch(ctx context.Context, clientID string) (*Document, error)
 	client := f.client(timeout)
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
+	if err == nil {
+		defer func() { _ = resp.Body.Close() }()
+		// A response can race the deadline: the server sees the connection close at the
+		// deadline and answers before the client notices. A fetch out of time is a timeout,
+		// whatever arrived.
+		err = ctx.Err()
+	}
 	if err != nil {
 		return nil, transportError(ctx, err)
 	}
-	defer func() { _ = resp.Body.Close() }()
 
 	switch {
 	case resp.StatusCode >= 300 && resp.StatusCode < 400:
