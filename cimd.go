@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/cimd"
-	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 	"github.com/oauthproxy-go/oauthproxy/storage"
 )
 
@@ -52,32 +51,37 @@ func (p *Proxy) fetchClientMetadata(ctx context.Context, clientID string, notFou
 		// The cimd package's error text is safe for error_description.
 		return nil, refuse(err.Error(), err)
 	}
-	for _, raw := range doc.RedirectURIs {
-		u, err := redirecturi.Parse(raw)
-		if err != nil || !redirecturi.Allowed(u, p.cfg.patterns) {
-			return nil, refuse("the client metadata document names a redirect URI this server does not allow", err)
-		}
-	}
-	grantTypes := doc.GrantTypes
-	if len(grantTypes) == 0 {
-		grantTypes = []string{grantAuthorizationCode}
-	}
-	now := p.cfg.Now()
-	rec := &clientRecord{
-		ClientID:                doc.ClientID,
-		ClientName:              doc.ClientName,
+	// A metadata document passes the same checks and limits as a dynamic
+	// registration (S01, S14, S19, S21): redirect URIs against
+	// AllowedRedirectURIPatterns, every field's size, the whole record's.
+	md, oerr := p.validateClientMetadata(&ClientMetadata{
 		RedirectURIs:            doc.RedirectURIs,
 		TokenEndpointAuthMethod: AuthMethodNone, // CIMD clients are public
-		GrantTypes:              grantTypes,
-		ResponseTypes:           []string{"code"},
-		Scope:                   doc.Scope,
+		GrantTypes:              doc.GrantTypes,
+		ResponseTypes:           doc.ResponseTypes,
+		ClientName:              doc.ClientName,
 		ClientURI:               doc.ClientURI,
 		LogoURI:                 doc.LogoURI,
-		IssuedAt:                now,
-		LastUsedAt:              now,
-		MetadataDocument:        true,
+		Scope:                   doc.Scope,
+	})
+	if oerr != nil {
+		if oerr.Code == ErrCodeInvalidRedirectURI {
+			return nil, refuse("the client metadata document names a redirect URI this server does not allow", oerr)
+		}
+		return nil, refuse("the client metadata document is not acceptable: "+oerr.Description, oerr)
 	}
-	if err := p.putJSON(ctx, nsClient+clientID, rec, cimdCacheTTL); err != nil {
+	now := p.cfg.Now()
+	rec := newClientRecord(doc.ClientID, md, now)
+	rec.MetadataDocument = true
+	b, oerr := encodeClientRecord(rec)
+	if oerr != nil {
+		return nil, refuse("the client metadata document is not acceptable: "+oerr.Description, oerr)
+	}
+	// A cached document is a live client like a registered one (S19).
+	if oerr := p.admit(ctx, p.clientQuota); oerr != nil {
+		return nil, oerr
+	}
+	if err := p.store.Save(ctx, nsClient+clientID, b, cimdCacheTTL); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}
 	p.log.Info("oauthproxy: client metadata document fetched", "client_id", clientID)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -69,19 +70,7 @@ func (p *Proxy) RegisterClient(ctx context.Context, md *ClientMetadata) (*Client
 		ClientIDIssuedAt: now.Unix(),
 		ClientMetadata:   *meta,
 	}
-	rec := &clientRecord{
-		ClientID:                info.ClientID,
-		ClientName:              meta.ClientName,
-		RedirectURIs:            meta.RedirectURIs,
-		TokenEndpointAuthMethod: meta.TokenEndpointAuthMethod,
-		GrantTypes:              meta.GrantTypes,
-		ResponseTypes:           meta.ResponseTypes,
-		Scope:                   meta.Scope,
-		ClientURI:               meta.ClientURI,
-		LogoURI:                 meta.LogoURI,
-		IssuedAt:                now,
-		LastUsedAt:              now,
-	}
+	rec := newClientRecord(info.ClientID, meta, now)
 	if meta.TokenEndpointAuthMethod != AuthMethodNone {
 		info.ClientSecret = randomToken()
 		never := int64(0)
@@ -100,6 +89,23 @@ func (p *Proxy) RegisterClient(ctx context.Context, md *ClientMetadata) (*Client
 	}
 	p.emit(ctx, Event{Type: EventClientRegistered, ClientID: info.ClientID, Reason: meta.TokenEndpointAuthMethod})
 	return info, nil
+}
+
+// newClientRecord is the stored form of validated metadata md.
+func newClientRecord(clientID string, md *ClientMetadata, now time.Time) *clientRecord {
+	return &clientRecord{
+		ClientID:                clientID,
+		ClientName:              md.ClientName,
+		RedirectURIs:            md.RedirectURIs,
+		TokenEndpointAuthMethod: md.TokenEndpointAuthMethod,
+		GrantTypes:              md.GrantTypes,
+		ResponseTypes:           md.ResponseTypes,
+		Scope:                   md.Scope,
+		ClientURI:               md.ClientURI,
+		LogoURI:                 md.LogoURI,
+		IssuedAt:                now,
+		LastUsedAt:              now,
+	}
 }
 
 // validateClientMetadata applies RFC 7591 §2 defaults and rejects what the

@@ -210,3 +210,44 @@ func TestSecurity_S19_RegistrationBounded(t *testing.T) {
 		assert.Equal(t, 1, store.live(t, "client:"))
 	})
 }
+
+// TestSecurity_S19_MetadataDocumentsBoundedLikeRegistrations: a Client ID
+// Metadata Document passes the registration limits, the 4 KiB record cap
+// included, and a cached document counts against MaxClients.
+func TestSecurity_S19_MetadataDocumentsBoundedLikeRegistrations(t *testing.T) {
+	long := func(port string) string {
+		prefix := "http://127.0.0.1:" + port + "/"
+		return prefix + strings.Repeat("p", 1500-len(prefix))
+	}
+	authorize := func(e *env, clientID, redirect string) secHop {
+		params := authorizeParams(registered{ID: clientID}, pkce.Challenge(pkce.GenerateVerifier()))
+		params.Set("redirect_uri", redirect)
+		return e.secAuthorize(newSecBrowser(t), params)
+	}
+
+	t.Run("record over 4 KiB", func(t *testing.T) {
+		docs := newDocServer(t)
+		uris := []string{long("1000"), long("2000"), long("3000")}
+		clientID := docs.serveDocument("/big.json", uris...)
+		store, withStore := withCountingStore()
+		e := newEnv(t, withStore, withCIMD(docs.pool(), true))
+		h := authorize(e, clientID, uris[0])
+		secErrorPage(t, h, http.StatusBadRequest)
+		assert.Contains(t, h.Body, "limited to 4096 bytes")
+		assert.EqualValues(t, 1, docs.requests.Load())
+		assert.Zero(t, store.live(t, "client:"), "nothing may be stored")
+	})
+
+	t.Run("counts against MaxClients", func(t *testing.T) {
+		docs := newDocServer(t)
+		clientID := docs.serveDocument("/client.json", clientRedirect)
+		store, withStore := withCountingStore()
+		e := newEnv(t, withStore, withCIMD(docs.pool(), true), withConfig(func(c *oauthproxy.Config) { c.MaxClients = 1 }))
+		e.register("none")
+		h := authorize(e, clientID, clientRedirect)
+		require.Equal(t, http.StatusServiceUnavailable, h.Status, h.Body)
+		assert.Equal(t, "60", h.Header.Get("Retry-After"))
+		assert.Empty(t, h.Header.Get("Location"))
+		assert.Equal(t, 1, store.live(t, "client:"))
+	})
+}
