@@ -264,11 +264,14 @@ func TestSecurity_S20_PreflightsAndMetadataAreNotLimited(t *testing.T) {
 		assert.Equal(t, http.StatusNoContent, preflight.send(t, e.srv.URL).Status)
 	}
 	assert.Equal(t, http.StatusCreated, rlRegister("", nil).send(t, e.srv.URL).Status, "the preflights spent nothing")
-	// An OPTIONS request that is not a preflight reaches the endpoint, so it
-	// is counted like any other: no way around the limit.
+	// An OPTIONS request that is not a preflight is answered the same way:
+	// it never reaches the endpoint, so it cannot register around the limit.
 	notPreflight := rlRegister("", nil)
 	notPreflight.method = http.MethodOptions
-	requireRateLimited(t, notPreflight.send(t, e.srv.URL), time.Minute)
+	res := notPreflight.send(t, e.srv.URL)
+	assert.Equal(t, http.StatusNoContent, res.Status)
+	assert.NotContains(t, res.Body, "client_id", "an OPTIONS request must not register a client")
+	requireRateLimited(t, rlRegister("", nil).send(t, e.srv.URL), time.Minute)
 
 	for _, path := range []string{"/.well-known/oauth-authorization-server", "/.well-known/oauth-protected-resource"} {
 		for range 3 {

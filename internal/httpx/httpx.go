@@ -127,7 +127,12 @@ func CORS(h http.Handler) http.Handler {
 		hd := w.Header()
 		hd.Set("Access-Control-Allow-Origin", "*")
 		hd.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		// Every OPTIONS request is answered here, preflight (Fetch standard
+		// §3.2.2, Access-Control-Request-Method set) or not: an OPTIONS that
+		// reached the endpoint would run it, by-passing whatever guards
+		// only the POST route (rate limits, S20).
+		if r.Method == http.MethodOptions {
+			hd.Set("Allow", "GET, POST, OPTIONS")
 			hd.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 			hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
 			hd.Set("Access-Control-Max-Age", "86400")
