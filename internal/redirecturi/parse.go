@@ -21,6 +21,7 @@ var (
 	errTooLong      = fmt.Errorf("redirect URI is longer than %d bytes", MaxLength)
 	errCharacters   = errors.New("redirect URI contains whitespace, control or non-ASCII characters (RFC 3986 section 2)")
 	errBackslash    = errors.New("redirect URI contains a backslash (RFC 3986 section 2)")
+	errUnencoded    = errors.New("redirect URI contains a character that must be percent-encoded (RFC 3986 section 2)")
 	errSyntax       = errors.New("redirect URI is not a valid URI (RFC 3986 section 3)")
 	errNotAbsolute  = errors.New("redirect URI must be absolute (OAuth 2.1 section 2.3.1)")
 	errOpaque       = errors.New("redirect URI must be hierarchical, as scheme:/path or scheme://host/path (RFC 8252 section 7.1)")
@@ -107,6 +108,11 @@ func checkCharacters(raw string) error {
 		}
 		if c == '\\' { // browsers read '\' as '/' in http(s) URLs (WHATWG URL)
 			return errBackslash
+		}
+		// RFC 3986 §2 has no place for these unencoded; raw, they are markup
+		// or quoting wherever the URI is echoed (S21).
+		if strings.IndexByte(`"<>^{|}`+"`", c) >= 0 {
+			return errUnencoded
 		}
 	}
 	return nil
