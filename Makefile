@@ -71,7 +71,9 @@ load:
 # signs in from 127.0.0.2. Prints heap, RSS, live records, statuses by kind
 # and issue 11's figures; exits 1 when one is missed. make test runs a small
 # one (internal/abuse). ABUSEFLAGS passes flags (go run ./cmd/oauthproxy-abuse -h),
-# e.g. ABUSEFLAGS="-kinds authorize-state -n 300" for the first repro.
+# e.g. ABUSEFLAGS="-kinds authorize-state -n 300 -figure-mib 16" for the
+# first repro of the issue, "-kinds register-max -n 3000 -c 8 -figure-mib 16"
+# for the second.
 ABUSEFLAGS ?=
 abuse:
 	$(GO) run ./cmd/oauthproxy-abuse $(ABUSEFLAGS)

@@ -12,8 +12,8 @@
 //
 // Issue 11's two repros on their own:
 //
-//	oauthproxy-abuse -kinds authorize-state -n 300
-//	oauthproxy-abuse -kinds register-max -n 3000 -c 8
+//	oauthproxy-abuse -kinds authorize-state -n 300 -figure-mib 16
+//	oauthproxy-abuse -kinds register-max -n 3000 -c 8 -figure-mib 16
 //
 // Everything stays on loopback: the upstream answers in process and the CIMD
 // document server listens on 127.0.0.1.
@@ -35,7 +35,7 @@ func main() {
 	var cfg abuse.Config
 	var kinds string
 	var quiet bool
-	var maxGrowthMiB int64
+	var maxGrowthMiB, figureMiB int64
 	flag.IntVar(&cfg.Requests, "n", 100_000, "hostile requests to send")
 	flag.IntVar(&cfg.Concurrency, "c", 16, "concurrent hostile workers")
 	flag.Float64Var(&cfg.Rate, "rate", 0, "cap the attack at this many requests a second (default: as fast as -c workers can)")
@@ -50,6 +50,7 @@ func main() {
 	flag.StringVar(&cfg.CIMD, "cimd", abuse.CIMDNotFound, "CIMD document server: "+abuse.CIMDNotFound+" (TLS, answers 404), "+abuse.CIMDSlow+" (TLS, 404 after -cimd-delay) or "+abuse.CIMDRefused)
 	flag.DurationVar(&cfg.CIMDDelay, "cimd-delay", 0, "how long the slow CIMD server waits (default 2s)")
 	flag.Int64Var(&maxGrowthMiB, "max-growth", 1024, "stop the attack when RSS has grown by this many MiB")
+	flag.Int64Var(&figureMiB, "figure-mib", 0, "the most RSS may grow, in MiB, for the memory figure (default 64 per 100,000 requests; 16 for issue 11's repros)")
 	flag.DurationVar(&cfg.MaxTime, "max-time", 0, "stop the attack after this long (default 30m)")
 	flag.BoolVar(&quiet, "quiet", false, "no progress line")
 	flag.Parse()
@@ -57,6 +58,7 @@ func main() {
 		cfg.Kinds = strings.Split(kinds, ",")
 	}
 	cfg.MaxGrowth = maxGrowthMiB << 20
+	cfg.MemoryFigure = figureMiB << 20
 	cfg.Logs = os.Stderr
 	if !quiet {
 		cfg.Progress = os.Stderr

@@ -13,10 +13,10 @@ import (
 )
 
 // smallRun is make test's hostile-load run: every kind of hostile request,
-// 20 of each, against 8 established sessions, sized to take well under a
+// 12 of each (every variant twice), against 8 established sessions, sized to take well under a
 // minute under the race detector on two cores. make abuse runs 100,000.
 var smallRun = Config{
-	Requests:       20 * len(Kinds),
+	Requests:       12 * len(Kinds),
 	Concurrency:    4,
 	Sessions:       8,
 	PendingCodes:   4,

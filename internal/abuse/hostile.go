@@ -78,7 +78,7 @@ type attack struct {
 	cimdBase string // https://127.0.0.1:port of the CIMD document server
 	queryPad string // maxQueryValue URL-safe bytes
 	formPad  string // maxFormValue URL-safe bytes
-	scopes   string // ~maxQueryValue of distinct scope tokens
+	scopes   string // ~maxQueryValue of distinct scope tokens, URL encoded
 
 	txnMu sync.Mutex
 	txns  []string // real transaction ids the attack's authorizations made
@@ -92,13 +92,14 @@ func newAttack(ctx context.Context, base, clientID, cimdBase string) *attack {
 	}
 }
 
-// manyScopes is n bytes of distinct scope tokens (RFC 6749 §3.3).
+// manyScopes is n bytes of distinct scope tokens (RFC 6749 §3.3), URL
+// encoded: the spaces between them are '+'.
 func manyScopes(n int) string {
 	var b strings.Builder
 	for i := 0; b.Len() < n-16; i++ {
-		fmt.Fprintf(&b, "scope%06d ", i) // 12 bytes a token: ~83,000 of them
+		fmt.Fprintf(&b, "scope%06d+", i) // 12 bytes a token: ~83,000 of them
 	}
-	return strings.TrimSpace(b.String())
+	return strings.TrimSuffix(b.String(), "+")
 }
 
 // pad is n URL-safe bytes: no percent-encoding inflates them on the wire.
@@ -156,12 +157,25 @@ func forged(n, length int) string {
 	return sized(s, strings.Repeat("A", length), length)
 }
 
-func (a *attack) get(path string, q url.Values) (*http.Request, error) {
-	return http.NewRequestWithContext(a.ctx, http.MethodGet, a.base+path+"?"+q.Encode(), nil)
+// encode is q URL-encoded, then big (name, value pairs) appended as they
+// are: the big values are made of the URL-safe pad, and escaping a megabyte
+// byte by byte, slow under the race detector, would change nothing.
+func encode(q url.Values, big ...string) string {
+	var b strings.Builder
+	b.WriteString(q.Encode())
+	for i := 0; i+1 < len(big); i += 2 {
+		b.WriteString("&" + url.QueryEscape(big[i]) + "=")
+		b.WriteString(big[i+1])
+	}
+	return strings.TrimPrefix(b.String(), "&")
 }
 
-func (a *attack) postForm(path string, form url.Values) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, a.base+path, strings.NewReader(form.Encode()))
+func (a *attack) get(path string, q url.Values, big ...string) (*http.Request, error) {
+	return http.NewRequestWithContext(a.ctx, http.MethodGet, a.base+path+"?"+encode(q, big...), nil)
+}
+
+func (a *attack) postForm(path string, form url.Values, big ...string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(a.ctx, http.MethodPost, a.base+path, strings.NewReader(encode(form, big...)))
 	if err != nil {
 		return nil, err
 	}
@@ -254,23 +268,21 @@ func (a *attack) authorizeQuery(n int) url.Values {
 // authorizeState is issue 11's first repro: a valid request with a ~1 MB state.
 func (a *attack) authorizeState(n int) (*http.Request, error) {
 	q := a.authorizeQuery(n)
-	q.Set("state", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue))
-	return a.get("/oauth/authorize", q)
+	q.Del("state")
+	return a.get("/oauth/authorize", q, "state", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue))
 }
 
 // authorizeScope is a valid request with ~1 MB of distinct scopes (any scope
 // passes when Config.Scopes is empty, the default).
 func (a *attack) authorizeScope(n int) (*http.Request, error) {
 	q := a.authorizeQuery(n)
-	q.Set("scope", "n"+strconv.Itoa(n)+" "+a.scopes)
-	return a.get("/oauth/authorize", q)
+	return a.get("/oauth/authorize", q, "scope", "n"+strconv.Itoa(n)+"+"+a.scopes)
 }
 
 // authorizeResource is a valid request naming a ~1 MB resource (RFC 8707).
 func (a *attack) authorizeResource(n int) (*http.Request, error) {
 	q := a.authorizeQuery(n)
-	q.Set("resource", sized(fmt.Sprintf("https://resource.example/%d/", n), a.queryPad, maxQueryValue))
-	return a.get("/oauth/authorize", q)
+	return a.get("/oauth/authorize", q, "resource", sized(fmt.Sprintf("https://resource.example/%d/", n), a.queryPad, maxQueryValue))
 }
 
 // authorizeJunk is, in turn, an unknown ~1 MB client_id, a ~1 MB
@@ -280,9 +292,11 @@ func (a *attack) authorizeJunk(n int) (*http.Request, error) {
 	q := a.authorizeQuery(n)
 	switch n % 6 {
 	case 0:
-		q.Set("client_id", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue))
+		q.Del("client_id")
+		return a.get("/oauth/authorize", q, "client_id", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue))
 	case 1:
-		q.Set("code_challenge", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue))
+		q.Del("code_challenge")
+		return a.get("/oauth/authorize", q, "code_challenge", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue))
 	case 2:
 		q.Del("code_challenge")
 	case 3:
@@ -309,7 +323,7 @@ func (a *attack) consentGet(n int) (*http.Request, error) {
 	txn := forged(n, 43)
 	switch n % 3 {
 	case 1:
-		txn = sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue)
+		return a.get("/oauth/consent", nil, "txn", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue))
 	case 2:
 		txn = a.someTxn(n)
 	}
@@ -320,13 +334,15 @@ func (a *attack) consentGet(n int) (*http.Request, error) {
 // and cookie, in a body filled to the cap.
 func (a *attack) consentPost(n int) (*http.Request, error) {
 	form := url.Values{"action": {"approve"}, "txn": {forged(n, 43)}, "csrf_token": {forged(n+1, 43)}, "remember": {"1"}}
+	var big []string
 	switch n % 3 {
 	case 1:
 		form.Set("txn", a.someTxn(n))
 	case 2:
-		form.Set("csrf_token", sized(strconv.Itoa(n)+"-", a.formPad, maxFormValue))
+		form.Del("csrf_token")
+		big = []string{"csrf_token", sized(strconv.Itoa(n)+"-", a.formPad, maxFormValue)}
 	}
-	req, err := a.postForm("/oauth/consent", form)
+	req, err := a.postForm("/oauth/consent", form, big...)
 	if err == nil {
 		req.AddCookie(&http.Cookie{Name: "oauthproxy-csrf", Value: forged(n+2, 43)})
 	}
@@ -341,8 +357,8 @@ func (a *attack) callback(n int) (*http.Request, error) {
 	case 1:
 		q = url.Values{"state": {forged(n, 43)}, "error": {"access_denied"}, "error_description": {"denied"}}
 	case 2:
-		q.Set("state", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue/2))
-		q.Set("code", a.queryPad[:maxQueryValue/2-64])
+		return a.get("/oauth/callback", nil, "state", sized(strconv.Itoa(n)+"-", a.queryPad, maxQueryValue/2),
+			"code", a.queryPad[:maxQueryValue/2-64])
 	}
 	return a.get("/oauth/callback", q)
 }
@@ -351,6 +367,7 @@ func (a *attack) callback(n int) (*http.Request, error) {
 // credentials in Basic and in the body, and a ~1 MB code.
 func (a *attack) token(n int) (*http.Request, error) {
 	var form url.Values
+	var big []string
 	basic := ""
 	switch n % 5 {
 	case 0:
@@ -365,10 +382,10 @@ func (a *attack) token(n int) (*http.Request, error) {
 		form = url.Values{"grant_type": {"authorization_code"}, "code": {forged(n, 43)}, "code_verifier": {forged(n+1, 43)},
 			"client_id": {forged(n+2, 36)}, "client_secret": {forged(n+3, 43)}}
 	case 4:
-		form = url.Values{"grant_type": {"authorization_code"}, "code": {sized(strconv.Itoa(n)+"-", a.formPad, maxFormValue)},
-			"code_verifier": {forged(n+1, 43)}, "client_id": {a.clientID}}
+		form = url.Values{"grant_type": {"authorization_code"}, "code_verifier": {forged(n+1, 43)}, "client_id": {a.clientID}}
+		big = []string{"code", sized(strconv.Itoa(n)+"-", a.formPad, maxFormValue)}
 	}
-	req, err := a.postForm("/oauth/token", form)
+	req, err := a.postForm("/oauth/token", form, big...)
 	if err == nil && basic != "" {
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(basic)))
 	}
@@ -383,8 +400,9 @@ func (a *attack) revoke(n int) (*http.Request, error) {
 	case 1:
 		form = url.Values{"token": {forged(n, 43)}, "client_id": {forged(n+1, 36)}, "client_secret": {forged(n+2, 43)}}
 	case 2:
-		form.Set("token", sized(strconv.Itoa(n)+"-", a.formPad, maxFormValue))
+		form.Del("token")
 		form.Set("token_type_hint", "refresh_token")
+		return a.postForm("/oauth/revoke", form, "token", sized(strconv.Itoa(n)+"-", a.formPad, maxFormValue))
 	}
 	return a.postForm("/oauth/revoke", form)
 }

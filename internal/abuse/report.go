@@ -61,10 +61,13 @@ func (r *Report) HeapGrowth() int64 { return int64(r.After.HeapInuse) - int64(r.
 // RSSGrowth is the growth of the resident set over the attack, after GC.
 func (r *Report) RSSGrowth() int64 { return r.After.RSS - r.Before.RSS }
 
-// MemoryLimit is issue 11's RSS figure for this run: 64 MiB for 100,000
-// requests, scaled up for a longer run, never down (a short run has the
-// same fixed costs).
+// MemoryLimit is the RSS figure for this run: Config.MemoryFigure, or issue
+// 11's 64 MiB for 100,000 requests, scaled up for a longer run, never down
+// (a short run has the same fixed costs).
 func (r *Report) MemoryLimit() int64 {
+	if r.Config.MemoryFigure > 0 {
+		return r.Config.MemoryFigure
+	}
 	return int64(float64(FigureRSSGrowth) * max(1, float64(r.Config.Requests)/FigureRequests))
 }
 
