@@ -176,7 +176,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Config: cfg, Target: tgt.url, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	rep.Quiet = legit.run(ctx, cfg.QuietFlows, nil)
 
-	rep.RecordsBefore = tgt.records.Count()
+	rep.RecordsBefore = tgt.records.Live(ctx)
 	rep.Before = measureMemory()
 	resetPeakRSS()
 
@@ -214,7 +214,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		e.client.Close()
 	}
 	rep.After = measureMemory()
-	rep.RecordsAfter = tgt.records.Count()
+	rep.RecordsAfter = tgt.records.Live(ctx)
 	rep.CounterKeys = tgt.records.Tracked()
 	return rep, nil
 }

@@ -2,6 +2,7 @@ package abuse
 
 import (
 	"context"
+	"errors"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -39,14 +40,25 @@ type liveRecord struct {
 }
 
 // NamespaceCount is the live records of one namespace and their stored size
-// (sealed, as the store holds them).
+// (sealed, as the store holds them). StoreCount is the store's own count of
+// the namespace when it can count (issue 11's storage.Counter), else -1.
 type NamespaceCount struct {
-	Namespace string
-	Records   int
-	Bytes     int64
+	Namespace  string
+	Records    int
+	Bytes      int64
+	StoreCount int
 }
 
-var _ storage.TokenStorage = (*recordCounter)(nil)
+// storeCounter is storage.Counter (issue 11), spelled out so this compiles
+// before it is merged: Count(ctx, "client:") is the live keys of a namespace.
+type storeCounter interface {
+	Count(ctx context.Context, namespace string) (int, error)
+}
+
+var (
+	_ storage.TokenStorage = (*recordCounter)(nil)
+	_ storeCounter         = (*recordCounter)(nil)
+)
 
 func newRecordCounter(inner storage.TokenStorage) *recordCounter {
 	c := &recordCounter{inner: inner, now: time.Now, seed: maphash.MakeSeed(), namespaces: map[string]string{}}
@@ -101,8 +113,22 @@ func (c *recordCounter) Persistent() bool {
 	return ok && p.Persistent()
 }
 
-// Count returns the live (unexpired) records per namespace, by namespace.
-func (c *recordCounter) Count() []NamespaceCount {
+// Count is the wrapped store's Count (storage.Counter), so the proxy's
+// quotas count through the wrapper as they would without it.
+func (c *recordCounter) Count(ctx context.Context, namespace string) (int, error) {
+	sc, ok := c.inner.(storeCounter)
+	if !ok {
+		return 0, errCannotCount
+	}
+	return sc.Count(ctx, namespace)
+}
+
+// errCannotCount is Count's error when the wrapped store cannot count.
+var errCannotCount = errors.New("abuse: the wrapped store cannot count keys")
+
+// Live returns the live (unexpired) records per namespace, by namespace,
+// with the store's own count where it has one.
+func (c *recordCounter) Live(ctx context.Context) []NamespaceCount {
 	now := c.now().UnixNano()
 	byNS := map[string]*NamespaceCount{}
 	for i := range c.shards {
@@ -114,7 +140,7 @@ func (c *recordCounter) Count() []NamespaceCount {
 			}
 			n := byNS[r.namespace]
 			if n == nil {
-				n = &NamespaceCount{Namespace: r.namespace}
+				n = &NamespaceCount{Namespace: r.namespace, StoreCount: -1}
 				byNS[r.namespace] = n
 			}
 			n.Records++
@@ -123,7 +149,13 @@ func (c *recordCounter) Count() []NamespaceCount {
 		sh.mu.Unlock()
 	}
 	out := make([]NamespaceCount, 0, len(byNS))
+	sc, canCount := c.inner.(storeCounter)
 	for _, n := range byNS {
+		if canCount && n.Namespace != noNamespace {
+			if got, err := sc.Count(ctx, n.Namespace+":"); err == nil {
+				n.StoreCount = got
+			}
+		}
 		out = append(out, *n)
 	}
 	slices.SortFunc(out, func(a, b NamespaceCount) int { return strings.Compare(a.Namespace, b.Namespace) })
@@ -155,12 +187,15 @@ func (c *recordCounter) shardFor(key string) (uint64, *counterShard) {
 	return h, &c.shards[h%uint64(len(c.shards))]
 }
 
+// noNamespace stands for the namespace of keys without a ':'.
+const noNamespace = "(none)"
+
 // namespace is key's prefix up to its first ':' (the proxy's namespaces,
 // records.go and revocation.go), interned so records share one string.
 func (c *recordCounter) namespace(key string) string {
 	ns, _, ok := strings.Cut(key, ":")
 	if !ok {
-		ns = "(none)"
+		ns = noNamespace
 	}
 	c.nsMu.RLock()
 	s, found := c.namespaces[ns]

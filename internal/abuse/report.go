@@ -188,7 +188,7 @@ func recordLines(before, after []NamespaceCount) []string {
 				return n
 			}
 		}
-		return NamespaceCount{Namespace: ns}
+		return NamespaceCount{Namespace: ns, StoreCount: -1}
 	}
 	var names []string
 	for _, n := range append(slices.Clone(before), after...) {
@@ -200,8 +200,12 @@ func recordLines(before, after []NamespaceCount) []string {
 	lines := make([]string, 0, len(names))
 	for _, ns := range names {
 		b, a := find(before, ns), find(after, ns)
-		lines = append(lines, fmt.Sprintf("records %-10s %d before, %d after (%+d), %s stored after",
-			ns+":", b.Records, a.Records, a.Records-b.Records, mib(a.Bytes)))
+		store := ""
+		if a.StoreCount >= 0 {
+			store = fmt.Sprintf(" (the store counts %d)", a.StoreCount)
+		}
+		lines = append(lines, fmt.Sprintf("records %-10s %d before, %d after (%+d)%s, %s stored after",
+			ns+":", b.Records, a.Records, a.Records-b.Records, store, mib(a.Bytes)))
 	}
 	return lines
 }
