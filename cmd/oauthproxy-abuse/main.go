@@ -44,7 +44,7 @@ func main() {
 	flag.IntVar(&cfg.PendingCodes, "codes", 16, "established users that also hold an issued code, redeemed during the attack")
 	flag.IntVar(&cfg.SessionWorkers, "session-workers", 4, "workers keeping the established sessions busy")
 	flag.DurationVar(&cfg.SessionPause, "session-pause", 0, "pause between a session worker's rounds (default 100ms)")
-	flag.IntVar(&cfg.QuietFlows, "quiet-flows", 20, "legitimate flows measured before the attack")
+	flag.IntVar(&cfg.QuietFlows, "quiet-flows", 60, "legitimate flows measured before the attack")
 	flag.DurationVar(&cfg.LegitInterval, "legit-interval", 0, "time from one legitimate flow to the next (default 250ms)")
 	flag.BoolVar(&cfg.RateLimits, "ratelimit", false, "turn rate limiting on (needs -tags abuse_ratelimit until issue 11's rate limiting is merged)")
 	flag.StringVar(&cfg.CIMD, "cimd", abuse.CIMDNotFound, "CIMD document server: "+abuse.CIMDNotFound+" (TLS, answers 404), "+abuse.CIMDSlow+" (TLS, 404 after -cimd-delay) or "+abuse.CIMDRefused)

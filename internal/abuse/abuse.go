@@ -53,7 +53,7 @@ type Config struct {
 	PendingCodes   int
 	SessionWorkers int
 	SessionPause   time.Duration
-	// QuietFlows legitimate flows run before the attack [20], one per
+	// QuietFlows legitimate flows run before the attack [60], one per
 	// LegitInterval [250ms], and go on at that pace during it.
 	QuietFlows    int
 	LegitInterval time.Duration
@@ -89,7 +89,7 @@ func (c *Config) defaults() {
 	def(&c.Concurrency, 16)
 	def(&c.Sessions, 32)
 	def(&c.SessionWorkers, 4)
-	def(&c.QuietFlows, 20)
+	def(&c.QuietFlows, 60)
 	if c.PendingCodes <= 0 {
 		c.PendingCodes = c.Sessions / 2
 	}
@@ -176,6 +176,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Config: cfg, Target: tgt.url, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	rep.Quiet = legit.run(ctx, cfg.QuietFlows, nil)
 
+	// The attack's pads (~3 MB) exist before the first figures, so they
+	// are not counted as growth.
+	a := newAttack(ctx, tgt.url, attacker.clientID, cimd.base)
 	rep.RecordsBefore = tgt.records.Live(ctx)
 	rep.Before = measureMemory()
 	resetPeakRSS()
@@ -189,7 +192,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	bg.Go(func() { ka.run(ctx, stop) })
 	bg.Go(func() { rep.UnderAttack = legit.run(ctx, 0, stop) })
 
-	a := newAttack(ctx, tgt.url, attacker.clientID, cimd.base)
 	stats := make([]*kindStats, len(kinds))
 	for i, k := range kinds {
 		stats[i] = &kindStats{kind: k}
@@ -214,6 +216,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		e.client.Close()
 	}
 	rep.After = measureMemory()
+	runtime.KeepAlive(a)
 	rep.RecordsAfter = tgt.records.Live(ctx)
 	rep.CounterKeys = tgt.records.Tracked()
 	return rep, nil

@@ -38,7 +38,7 @@ const (
 // nothing listens there.
 const attackerRedirect = loadtest.ClientRedirect
 
-// Kind is one sort of hostile request. Build makes its n-th request; Allowed
+// Kind is one sort of hostile request. build makes its n-th request; Allowed
 // are the statuses it may get besides the refusals every kind may get (429,
 // 503 temporarily_unavailable, 413, 414, 431).
 type Kind struct {
