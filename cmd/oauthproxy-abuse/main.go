@@ -46,7 +46,7 @@ func main() {
 	flag.DurationVar(&cfg.SessionPause, "session-pause", 0, "pause between a session worker's rounds (default 100ms)")
 	flag.IntVar(&cfg.QuietFlows, "quiet-flows", 60, "legitimate flows measured before the attack")
 	flag.DurationVar(&cfg.LegitInterval, "legit-interval", 0, "time from one legitimate flow to the next (default 250ms)")
-	flag.BoolVar(&cfg.RateLimits, "ratelimit", false, "turn rate limiting on (needs -tags abuse_ratelimit until issue 11's rate limiting is merged)")
+	flag.BoolVar(&cfg.RateLimits, "ratelimit", false, "turn rate limiting on")
 	flag.StringVar(&cfg.CIMD, "cimd", abuse.CIMDNotFound, "CIMD document server: "+abuse.CIMDNotFound+" (TLS, answers 404), "+abuse.CIMDSlow+" (TLS, 404 after -cimd-delay) or "+abuse.CIMDRefused)
 	flag.DurationVar(&cfg.CIMDDelay, "cimd-delay", 0, "how long the slow CIMD server waits (default 2s)")
 	flag.Int64Var(&maxGrowthMiB, "max-growth", 1024, "stop the attack when RSS has grown by this many MiB")

@@ -28,10 +28,6 @@ import (
 	"github.com/oauthproxy-go/oauthproxy/internal/loadtest"
 )
 
-// withRateLimits turns on the rate-limit mode: set by ratelimit_mode.go,
-// which needs the rate-limiting Config of issue 11, item 3.
-var withRateLimits func(*oauthproxy.Config)
-
 // Config describes a run. Zero fields take the defaults in brackets.
 type Config struct {
 	// Requests is the number of hostile requests [100,000], sent by

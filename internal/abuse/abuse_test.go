@@ -2,14 +2,12 @@ package abuse
 
 import (
 	"bytes"
-	"reflect"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/oauthproxy-go/oauthproxy"
 )
 
 // smallRun is make test's hostile-load run: every kind of hostile request,
@@ -43,7 +41,7 @@ func smallRunHeapLimit(requests int) int64 {
 // quotas are in — must cost the process a bounded amount of memory. Memory
 // is asserted on the heap after GC, never on wall time or RSS (the race
 // detector's shadow memory is in RSS).
-func TestHostileLoad(t *testing.T) {
+func TestSecurity_S19_HostileLoadCostsBoundedMemory(t *testing.T) {
 	var progress bytes.Buffer
 	cfg := smallRun
 	cfg.Progress = &progress
@@ -64,24 +62,8 @@ func TestHostileLoad(t *testing.T) {
 	assert.Positive(t, rep.UnderAttack.Flows, "legitimate flows ran during the attack")
 
 	limit := smallRunHeapLimit(cfg.Requests)
-	if !boundsMerged() {
-		// The proxy on this branch keeps each ~1 MB state and scope it is
-		// sent (issue 11), so MaxGrowth may stop the attack early: the
-		// whole run and the bound are asserted once issue 11's size bounds
-		// and quotas are merged. The measured growth is logged above.
-		t.Logf("heap growth %s for %d hostile requests; the bound (%s for %d) is asserted once issue 11's bounds and quotas are merged",
-			signedMiB(rep.HeapGrowth()), rep.Sent, mib(limit), cfg.Requests)
-		return
-	}
 	require.Empty(t, rep.Stopped)
 	assert.Equal(t, cfg.Requests, rep.Sent, "every hostile request was sent")
 	assert.LessOrEqual(t, rep.HeapGrowth(), limit, "the heap grew by %s for %d hostile requests", signedMiB(rep.HeapGrowth()), rep.Sent)
 }
 
-// boundsMerged reports whether Config has issue 11's quotas, which come with
-// its field size bounds. TODO(issue 11): delete it, and its if above, once
-// they are merged.
-func boundsMerged() bool {
-	_, ok := reflect.TypeFor[oauthproxy.Config]().FieldByName("MaxPendingAuthorizations")
-	return ok
-}

@@ -1,18 +1,9 @@
-//go:build abuse_ratelimit
-
-// The rate-limit mode needs issue 11's rate limiting (Config.RateLimits,
-// Config.TrustedProxies, package ratelimit), which is built on another
-// branch. Once it is merged, delete the build constraint above (and the one
-// in ratelimit_mode_test.go): -ratelimit then works without -tags.
-
 package abuse
 
 import (
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/ratelimit"
 )
-
-func init() { withRateLimits = rateLimited }
 
 // rateLimited sets per-address limits every legitimate client of the run
 // stays under — the legitimate user (one flow per LegitInterval, 250ms by

@@ -1,5 +1,3 @@
-//go:build abuse_ratelimit
-
 package abuse
 
 import (
@@ -16,7 +14,7 @@ import (
 // and the established sessions, each on its own address, keep working; the
 // forged X-Forwarded-For headers of the attack change nothing. The p99
 // figure is wall time, reported by make abuse and not asserted here.
-func TestHostileLoadRateLimited(t *testing.T) {
+func TestSecurity_S20_HostileLoadRateLimited(t *testing.T) {
 	cfg := smallRun
 	cfg.RateLimits = true
 	cfg.LegitInterval = 250 * time.Millisecond

@@ -3,7 +3,6 @@ package abuse
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -58,11 +57,7 @@ func startTarget(up *loadtest.Upstream, cimdRoots *x509.CertPool, rateLimits boo
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
 	if rateLimits {
-		if withRateLimits == nil {
-			ln.Close()
-			return nil, errors.New("rate limiting is not built in: build with -tags abuse_ratelimit once the ratelimit package is merged (see ratelimit_mode.go)")
-		}
-		withRateLimits(&cfg)
+		rateLimited(&cfg)
 	}
 	t.proxy, err = oauthproxy.New(cfg)
 	if err != nil {
