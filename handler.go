@@ -3,6 +3,7 @@ package oauthproxy
 import (
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -264,16 +265,19 @@ func wireError(e *Error) map[string]string {
 	return body
 }
 
+// logError logs a failed request: at Error when the proxy or a dependency
+// failed, at Debug when it refused by design. A refusal that carries
+// Retry-After (a full quota, busy metadata fetches, a rate limit) is the
+// latter, so a flood of them cannot flood the log (S19, S20).
 func (p *Proxy) logError(r *http.Request, e *Error) {
-	level := "debug"
-	if e.Status >= 500 {
-		level = "error"
+	if !p.log.Enabled(r.Context(), slog.LevelDebug) && (e.Status < 500 || e.RetryAfter > 0) {
+		return
 	}
 	attrs := []any{"path", r.URL.Path, "code", e.Code, "remote", remoteAddr(r.Context())}
 	if e.Cause != nil {
 		attrs = append(attrs, "cause", e.Cause.Error())
 	}
-	if level == "error" {
+	if e.Status >= 500 && e.RetryAfter == 0 {
 		p.log.Error("oauthproxy: request failed", attrs...)
 	} else {
 		p.log.Debug("oauthproxy: request refused", attrs...)

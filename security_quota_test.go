@@ -2,6 +2,7 @@ package oauthproxy_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +11,23 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// logLines counts the log lines that contain every one of parts.
+func (l *eventLog) logLines(parts ...string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range strings.Split(l.logs.String(), "\n") {
+		all := line != ""
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			n++
+		}
+	}
+	return n
+}
 
 // reasons lists the Reason of every event of type typ, in order.
 func (l *eventLog) reasons(typ oauthproxy.EventType) []string {
@@ -50,6 +68,9 @@ func TestSecurity_S19_ClientQuota(t *testing.T) {
 		assert.Equal(t, 3, store.live(t, "client:"), "a refused registration stores nothing")
 	}
 	assert.Equal(t, []string{"clients", "clients"}, events.reasons(oauthproxy.EventQuotaExceeded))
+	// A flood of refusals logs one Warn a minute, and no request error.
+	assert.Equal(t, 1, events.logLines(`"level":"WARN"`, "quota.exceeded"))
+	assert.Zero(t, events.logLines(`"level":"ERROR"`))
 
 	// Established sessions are unaffected: refresh, bearer and a new sign-in
 	// of a registered client all work while the quota is full.
