@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
 )
 
 // smallRun is make test's hostile-load run: every kind of hostile request,
@@ -66,4 +65,3 @@ func TestSecurity_S19_HostileLoadCostsBoundedMemory(t *testing.T) {
 	assert.Equal(t, cfg.Requests, rep.Sent, "every hostile request was sent")
 	assert.LessOrEqual(t, rep.HeapGrowth(), limit, "the heap grew by %s for %d hostile requests", signedMiB(rep.HeapGrowth()), rep.Sent)
 }
-
