@@ -45,8 +45,8 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 			"this sign-in was started in a different browser; start again from your application").noRedirect()
 	}
 	var txn transaction
-	if err := p.takeJSON(ctx, hashedKey(nsTransaction, req.State), &txn); err != nil {
-		return nil, storageError(err, errTransactionGone()).noRedirect()
+	if oerr := p.takeTransaction(ctx, req.State, &txn); oerr != nil {
+		return nil, oerr
 	}
 	if _, oerr := p.stillAllowedRedirect(txn.RedirectURI); oerr != nil {
 		// S22: the patterns were tightened while this sign-in was in flight.

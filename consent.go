@@ -148,8 +148,8 @@ func (p *Proxy) HandleConsent(ctx context.Context, d *ConsentDecision) (*Consent
 	}
 	if !d.Approve {
 		var txn transaction
-		if err := p.takeJSON(ctx, hashedKey(nsTransaction, d.TransactionID), &txn); err != nil {
-			return nil, storageError(err, errTransactionGone()).noRedirect()
+		if oerr := p.takeTransaction(ctx, d.TransactionID, &txn); oerr != nil {
+			return nil, oerr
 		}
 		if _, oerr := p.stillAllowedRedirect(txn.RedirectURI); oerr != nil {
 			return nil, oerr // S22: not even a denial goes to a URI no longer allowed
@@ -194,6 +194,16 @@ func (p *Proxy) loadTransaction(ctx context.Context, txnID string) (*transaction
 		return nil, oerr // S22: patterns tightened while the sign-in was in flight
 	}
 	return &txn, nil
+}
+
+// takeTransaction consumes a transaction, freeing its place under
+// MaxPendingAuthorizations at once rather than at the next recount.
+func (p *Proxy) takeTransaction(ctx context.Context, txnID string, txn *transaction) *Error {
+	if err := p.takeJSON(ctx, hashedKey(nsTransaction, txnID), txn); err != nil {
+		return storageError(err, errTransactionGone()).noRedirect()
+	}
+	p.pendingQuota.release()
+	return nil
 }
 
 func errTransactionGone() *Error {

@@ -82,6 +82,16 @@ func (p *Proxy) admit(ctx context.Context, q *quota) *Error {
 	return e
 }
 
+// release gives back the room of one record this process removed, so the
+// count between two recounts follows completions as well as admissions.
+func (q *quota) release() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.count > 0 {
+		q.count--
+	}
+}
+
 // recount re-reads q's count from storage when it is older than quotaRecount.
 // Only one caller at a time reads; the others go on with the last count, so a
 // slow store delays one request, not all of them.

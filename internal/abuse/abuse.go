@@ -55,6 +55,14 @@ type Config struct {
 	LegitInterval time.Duration
 	// RateLimits turns rate limiting on (ratelimit_mode.go).
 	RateLimits bool
+	// MaxClients and MaxPendingAuthorizations set the proxy's quotas
+	// [its defaults]; the small run lowers them to reach them.
+	MaxClients               int
+	MaxPendingAuthorizations int
+	// MaxHeaderBytes is the proxy's http.Server setting [net/http's 1 MiB]:
+	// the README's 64 KiB refuses the ~1 MB request lines before the proxy
+	// reads them.
+	MaxHeaderBytes int
 	// CIMD is where the attack's https:// client_ids point: CIMDNotFound
 	// [default], CIMDSlow (answering after CIMDDelay [2s]) or CIMDRefused.
 	CIMD      string
@@ -141,7 +149,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer cimd.close()
 	up := loadtest.NewUpstream()
-	tgt, err := startTarget(up, cimd.roots, cfg.RateLimits, cfg.Logs)
+	tgt, err := startTarget(up, cimd.roots, cfg)
 	if err != nil {
 		return nil, err
 	}

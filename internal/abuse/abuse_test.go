@@ -20,6 +20,10 @@ var smallRun = Config{
 	SessionWorkers: 2,
 	QuietFlows:     3,
 	LegitInterval:  100 * time.Millisecond,
+	// Quotas the attack's largest accepted registrations and
+	// authorizations fill within the run, so their refusals are exercised.
+	MaxClients:               16,
+	MaxPendingAuthorizations: 16,
 	// A proxy that keeps what the attack sends grows by hundreds of MiB
 	// here (under the race detector, more): stop it early, it has failed.
 	MaxGrowth: 512 << 20,
@@ -29,6 +33,18 @@ var smallRun = Config{
 // 11's figure (64 MiB for 100,000 hostile requests) scaled to the run, on
 // top of 8 MiB for what the established sessions legitimately add (a rotated
 // refresh token's marker per refresh) and for measurement noise.
+// kind is the report of the kind called name.
+func (r *Report) kind(t *testing.T, name string) KindReport {
+	t.Helper()
+	for _, k := range r.Kinds {
+		if k.Kind == name {
+			return k
+		}
+	}
+	t.Fatalf("no kind %q in the report", name)
+	return KindReport{}
+}
+
 func smallRunHeapLimit(requests int) int64 {
 	return 8<<20 + FigureRSSGrowth*int64(requests)/FigureRequests
 }
@@ -59,6 +75,22 @@ func TestSecurity_S19_HostileLoadCostsBoundedMemory(t *testing.T) {
 	assert.Equal(t, cfg.PendingCodes, rep.Sessions.CodesRedeemed, "every issued code was redeemed during the attack")
 	assert.Equal(t, rep.Quiet.Flows, rep.Quiet.OK, "quiet legitimate flows: %s", rep.Quiet.FirstFailure)
 	assert.Positive(t, rep.UnderAttack.Flows, "legitimate flows ran during the attack")
+	// The largest accepted registration is accepted until MaxClients is
+	// reached, then refused with 503 (S19).
+	fit := rep.kind(t, "register-fit")
+	assert.Positive(t, fit.Statuses[201], "register-fit: %s", fit)
+	assert.Positive(t, fit.Statuses[503], "register-fit reaches MaxClients: %s", fit)
+	// Whatever the attack sent, the records it can leave are within the
+	// quotas (plus the clients of the run itself: the attacker's own, the
+	// legitimate user's and the sessions').
+	for _, ns := range rep.RecordsAfter {
+		switch ns.Namespace {
+		case "client:":
+			assert.LessOrEqual(t, ns.Records, cfg.MaxClients, "live clients")
+		case "txn:":
+			assert.LessOrEqual(t, ns.Records, cfg.MaxPendingAuthorizations, "pending authorizations")
+		}
+	}
 
 	limit := smallRunHeapLimit(cfg.Requests)
 	require.Empty(t, rep.Stopped)

@@ -31,6 +31,15 @@ const (
 	maxURILen        = 2048
 	maxClientNameLen = 200
 	maxScopeLen      = 1000
+
+	// The largest shapes the proxy accepts and stores (SECURITY.md S19):
+	// state 1 KiB, scope 1 KiB in at most 50 values, a client record of at
+	// most 4 KiB.
+	fitStateLen       = 1024
+	fitScopeTokens    = 50
+	fitScopeTokenLen  = 19 // 50 values and 49 spaces: 999 bytes
+	fitURILen         = 700
+	fitMetadataURILen = 400
 )
 
 // attackerRedirect is the attacker's own client's redirect URI (a loadtest
@@ -50,8 +59,10 @@ type Kind struct {
 // Kinds are every hostile request of the run, in report order: every
 // anonymous endpoint, at the largest size it accepts and beyond.
 var Kinds = []Kind{
+	{"register-fit", []int{201}, (*attack).registerFit},
 	{"register-max", []int{201, 400}, (*attack).registerMax},
 	{"register-oversize", []int{400}, (*attack).registerOversize},
+	{"authorize-fit", []int{302}, (*attack).authorizeFit},
 	{"authorize-state", []int{302, 400}, (*attack).authorizeState},
 	{"authorize-scope", []int{302, 400}, (*attack).authorizeScope},
 	{"authorize-resource", []int{302, 400}, (*attack).authorizeResource},
@@ -216,6 +227,36 @@ func (a *attack) registration(n int) map[string]any {
 	return md
 }
 
+// registerFit is the largest registration the proxy accepts (S19): every
+// field near its limit and the stored record just under 4 KiB, so each one
+// admitted costs the most a registration can, until MaxClients refuses
+// more (503).
+func (a *attack) registerFit(n int) (*http.Request, error) {
+	scopes := make([]string, 0, fitScopeTokens)
+	for i := 0; i < fitScopeTokens; i++ {
+		scopes = append(scopes, sized(fmt.Sprintf("s%d-%d-", n, i), a.queryPad, fitScopeTokenLen))
+	}
+	md := map[string]any{
+		"redirect_uris": []string{
+			sized(fmt.Sprintf("http://127.0.0.1:1024/cb/%d/", n), a.queryPad, fitURILen),
+			sized(fmt.Sprintf("http://127.0.0.1:1025/cb/%d/", n), a.queryPad, fitURILen),
+		},
+		"client_name": sized(fmt.Sprintf("hostile client %d ", n), a.queryPad, maxClientNameLen),
+		"scope":       strings.Join(scopes, " "),
+		"client_uri":  sized(fmt.Sprintf("https://client.example/%d/", n), a.queryPad, fitMetadataURILen),
+		"logo_uri":    sized(fmt.Sprintf("https://client.example/logo/%d/", n), a.queryPad, fitMetadataURILen),
+		"grant_types": []string{"authorization_code", "refresh_token"},
+	}
+	if n%2 == 0 {
+		md["token_endpoint_auth_method"] = "none" // odd ones are confidential: a secret hash too
+	}
+	body, err := json.Marshal(md)
+	if err != nil {
+		return nil, err
+	}
+	return a.postJSON("/oauth/register", body)
+}
+
 // registerMax is the ~26 KB registration of issue 11's second repro.
 func (a *attack) registerMax(n int) (*http.Request, error) {
 	body, err := json.Marshal(a.registration(n))
@@ -263,6 +304,21 @@ func (a *attack) authorizeQuery(n int) url.Values {
 		"code_challenge_method": {pkce.MethodS256},
 		"state":                 {"s" + strconv.Itoa(n)},
 	}
+}
+
+// authorizeFit is the largest authorization request the proxy accepts and
+// stores (S19): state and scope at their limits, so each pending sign-in
+// costs the most one can, until MaxPendingAuthorizations refuses more (a
+// redirect with error=temporarily_unavailable, still a 302).
+func (a *attack) authorizeFit(n int) (*http.Request, error) {
+	q := a.authorizeQuery(n)
+	q.Set("state", sized(strconv.Itoa(n)+"-", a.queryPad, fitStateLen))
+	scopes := make([]string, 0, fitScopeTokens)
+	for i := 0; i < fitScopeTokens; i++ {
+		scopes = append(scopes, sized(fmt.Sprintf("a%d-%d-", n, i), a.queryPad, fitScopeTokenLen))
+	}
+	q.Set("scope", strings.Join(scopes, " "))
+	return a.get("/oauth/authorize", q)
 }
 
 // authorizeState is issue 11's first repro: a valid request with a ~1 MB state.

@@ -28,9 +28,10 @@ type target struct {
 	done    chan struct{}
 }
 
-// startTarget starts the proxy. cimdRoots verifies the CIMD document server;
-// rateLimits turns on the rate-limit mode (ratelimit_mode.go).
-func startTarget(up *loadtest.Upstream, cimdRoots *x509.CertPool, rateLimits bool, logs io.Writer) (*target, error) {
+// startTarget starts the proxy with the run's rate-limit mode
+// (ratelimit_mode.go) and quotas. cimdRoots verifies the CIMD document server.
+func startTarget(up *loadtest.Upstream, cimdRoots *x509.CertPool, run Config) (*target, error) {
+	logs := run.Logs
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -56,7 +57,8 @@ func startTarget(up *loadtest.Upstream, cimdRoots *x509.CertPool, rateLimits boo
 		// Errors only: the generated-keys warning is expected here.
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelError})),
 	}
-	if rateLimits {
+	cfg.MaxClients, cfg.MaxPendingAuthorizations = run.MaxClients, run.MaxPendingAuthorizations
+	if run.RateLimits {
 		rateLimited(&cfg)
 	}
 	t.proxy, err = oauthproxy.New(cfg)
@@ -71,7 +73,7 @@ func startTarget(up *loadtest.Upstream, cimdRoots *x509.CertPool, rateLimits boo
 	})))
 	// Go's default header limit (1 MiB) bounds the request line, so a
 	// ~1 MB state is the largest an attacker can send.
-	t.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	t.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: run.MaxHeaderBytes}
 	go func() {
 		defer close(t.done)
 		_ = t.server.Serve(ln)
