@@ -40,6 +40,14 @@ const (
 	maxClientRecordLen = 4096
 )
 
+// MaxHeaderBytes is what to give http.Server.MaxHeaderBytes for a server
+// that serves the proxy: the longest request it needs — an authorization
+// request with every parameter at its limit, percent-encoded, plus its
+// cookies — fits with room to spare, while net/http's default (1 MiB) lets
+// every hostile request make the server read a megabyte before the proxy can
+// refuse it.
+const MaxHeaderBytes = 64 << 10
+
 // checkLen reports a parameter longer than max. The description names the
 // parameter and the limit, never the value (S21).
 func checkLen(name, value string, max int) *Error {

@@ -3,7 +3,9 @@ package oauthproxy_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -250,4 +252,43 @@ func TestSecurity_S19_MetadataDocumentsBoundedLikeRegistrations(t *testing.T) {
 		assert.Empty(t, h.Header.Get("Location"))
 		assert.Equal(t, 1, store.live(t, "client:"))
 	})
+}
+
+// TestSecurity_S19_MaxHeaderBytesFitsTheLargestRequest: a server with
+// MaxHeaderBytes set to oauthproxy.MaxHeaderBytes still reads an
+// authorization request with every parameter at its limit in characters
+// that percent-encode to three bytes each, and a browser's cookies.
+func TestSecurity_S19_MaxHeaderBytesFitsTheLargestRequest(t *testing.T) {
+	e := newEnv(t)
+	srv := httptest.NewUnstartedServer(e.proxy.Handler())
+	srv.Config.MaxHeaderBytes = oauthproxy.MaxHeaderBytes
+	srv.Start()
+	t.Cleanup(srv.Close)
+
+	wide := func(n int) string { return strings.Repeat("\"", n) } // %22 on the wire
+	params := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {wide(2048)},
+		"redirect_uri":          {wide(2048)},
+		"state":                 {wide(1024)},
+		"scope":                 {wide(1024)},
+		"resource":              {wide(2048)},
+		"code_challenge":        {wide(128)},
+		"code_challenge_method": {"S256"},
+	}
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/oauth/authorize?"+params.Encode(), nil)
+	require.NoError(t, err)
+	for i := 0; i < 8; i++ { // remembered-consent and binding cookies
+		req.AddCookie(&http.Cookie{Name: fmt.Sprintf("oauthproxy-bind-%d", i), Value: strings.Repeat("c", 512)})
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "read and refused by the proxy, not by the server (431)")
+
+	params.Set("state", wide(oauthproxy.MaxHeaderBytes))
+	resp, err = http.Get(srv.URL + "/oauth/authorize?" + params.Encode())
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusRequestHeaderFieldsTooLarge, resp.StatusCode, "past MaxHeaderBytes the server refuses without reading on")
 }

@@ -43,7 +43,7 @@ func main() {
 	flag.IntVar(&cfg.Sessions, "sessions", 32, "users signed in before the attack, each from its own loopback address")
 	flag.IntVar(&cfg.PendingCodes, "codes", 16, "established users that also hold an issued code, redeemed during the attack")
 	flag.IntVar(&cfg.SessionWorkers, "session-workers", 4, "workers keeping the established sessions busy")
-	flag.DurationVar(&cfg.SessionPause, "session-pause", 0, "pause between a session worker's rounds (default 100ms)")
+	flag.DurationVar(&cfg.SessionPause, "session-pause", 0, "pause between a session worker's rounds (default 1s)")
 	flag.IntVar(&cfg.QuietFlows, "quiet-flows", 60, "legitimate flows measured before the attack")
 	flag.DurationVar(&cfg.LegitInterval, "legit-interval", 0, "time from one legitimate flow to the next (default 250ms)")
 	flag.BoolVar(&cfg.RateLimits, "ratelimit", false, "turn rate limiting on")

@@ -80,6 +80,7 @@ func run(ctx context.Context, opts options, stdout io.Writer, ready chan<- strin
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    oauthproxy.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ConnState:         fresh.track,
 	}

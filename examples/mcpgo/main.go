@@ -61,7 +61,7 @@ func run(ctx context.Context, ln net.Listener, log *slog.Logger) error {
 	mux := http.NewServeMux()
 	mux.Handle("/", p.Handler())
 	mux.Handle("/mcp", p.RequireBearer(mcpServer))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: oauthproxy.MaxHeaderBytes}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

@@ -43,14 +43,15 @@ type Config struct {
 	Kinds []string
 	// Sessions signed in beforehand [32]; the first PendingCodes of them
 	// [Sessions/2] also hold an issued code, redeemed during the attack.
-	// SessionWorkers [4] keep them busy, pausing SessionPause [100ms]
+	// SessionWorkers [4] keep them busy, pausing SessionPause [1s]
 	// between rounds.
 	Sessions       int
 	PendingCodes   int
 	SessionWorkers int
 	SessionPause   time.Duration
 	// QuietFlows legitimate flows run before the attack [60], one per
-	// LegitInterval [250ms], and go on at that pace during it.
+	// LegitInterval [250ms; 1s with RateLimits], and go on at that pace
+	// during it.
 	QuietFlows    int
 	LegitInterval time.Duration
 	// RateLimits turns rate limiting on (ratelimit_mode.go).
@@ -103,7 +104,12 @@ func (c *Config) defaults() {
 			*v = d
 		}
 	}
-	defDur(&c.SessionPause, 100*time.Millisecond)
+	defDur(&c.SessionPause, time.Second)
+	if c.RateLimits {
+		// One sign-in a second from one address: within rateLimited's
+		// per-address limits, as a real user's are.
+		defDur(&c.LegitInterval, time.Second)
+	}
 	defDur(&c.LegitInterval, 250*time.Millisecond)
 	defDur(&c.CIMDDelay, 2*time.Second)
 	defDur(&c.MaxTime, 30*time.Minute)

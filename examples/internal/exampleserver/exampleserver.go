@@ -56,7 +56,7 @@ func Serve(cfg oauthproxy.Config, addr, name, signIn string, whoami func(*oauthp
 	mux := http.NewServeMux()
 	mux.Handle("/", p.Handler()) // metadata, register, authorize, consent, callback, token
 	mux.Handle("/mcp", MCPHandler(p, name, whoami))
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: oauthproxy.MaxHeaderBytes}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
