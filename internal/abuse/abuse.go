@@ -184,6 +184,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	defer attacker.close()
 
 	rep := &Report{Config: cfg, Target: tgt.url, GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	// The signed-in users keep working from here on, so the quiet flows are
+	// measured beside them too, and the comparison isolates the attack.
+	stop := make(chan struct{})
+	var sent atomic.Int64
+	ka := &keepAlive{sessions: sessions, workers: min(cfg.SessionWorkers, len(sessions)), pause: cfg.SessionPause,
+		codeTTL:  oauthproxy.DefaultAuthorizationCodeTTL,
+		progress: func() float64 { return float64(sent.Load()) / float64(cfg.Requests) }}
+	var bg sync.WaitGroup
+	bg.Go(func() { ka.run(ctx, stop) })
 	rep.Quiet = legit.run(ctx, cfg.QuietFlows, nil)
 
 	// The attack's pads (~3 MB) exist before the first figures, so they
@@ -193,13 +202,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep.Before = measureMemory()
 	resetPeakRSS()
 
-	stop := make(chan struct{})
-	var sent atomic.Int64
-	ka := &keepAlive{sessions: sessions, workers: min(cfg.SessionWorkers, len(sessions)), pause: cfg.SessionPause,
-		codeTTL:  oauthproxy.DefaultAuthorizationCodeTTL,
-		progress: func() float64 { return float64(sent.Load()) / float64(cfg.Requests) }}
-	var bg sync.WaitGroup
-	bg.Go(func() { ka.run(ctx, stop) })
 	bg.Go(func() { rep.UnderAttack = legit.run(ctx, 0, stop) })
 
 	stats := make([]*kindStats, len(kinds))
