@@ -46,7 +46,7 @@ fuzz-smoke fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
-# Benchmarks (README "Performance"): every hot path beside its floor, on one
+# Benchmarks (docs/performance.md): every hot path beside its floor, on one
 # CPU, BENCHCOUNT runs each for benchstat (make bench > new.txt; benchstat
 # old.txt new.txt). cpu-ns/op is CPU time, steadier than ns/op on a shared
 # machine. BENCH picks benchmarks by regexp.

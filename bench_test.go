@@ -2,11 +2,11 @@ package oauthproxy_test
 
 // Benchmarks of the proxy's own work. Every hot path runs beside its floor in
 // the same run (a bare HMAC-SHA256 over the same token bytes, a bare
-// AES-256-GCM seal of the same bytes), so the README can quote ratios that do
+// AES-256-GCM seal of the same bytes), so docs/performance.md can quote ratios that do
 // not depend on the machine. The upstream answers in process
 // (loadtest.Upstream as the HTTP client's transport): no sockets, so the
-// numbers are the proxy's CPU. `make bench` runs them; see README.md
-// "Performance".
+// numbers are the proxy's CPU. `make bench` runs them; see
+// docs/performance.md.
 
 import (
 	"context"

@@ -12,7 +12,7 @@ import (
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 	"github.com/oauthproxy-go/oauthproxy/storage"
 	// Stored records are encoded and decoded on every request; this drop-in
-	// encoding/json replacement halves that cost (README "Performance").
+	// encoding/json replacement halves that cost (docs/performance.md).
 	"github.com/segmentio/encoding/json"
 )
 
