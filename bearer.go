@@ -49,9 +49,10 @@ func (p *Proxy) VerifyAccessToken(ctx context.Context, token string) (*Claims, e
 // the context (ClaimsFromContext). Otherwise it answers 401 with a
 // WWW-Authenticate challenge naming the protected-resource metadata (RFC 9728
 // §5.1, RFC 6750 §3; S16). With requiredScopes, a token lacking one of them
-// gets 403 insufficient_scope.
+// gets 403 insufficient_scope. Browser-based clients on other origins get
+// the CORS answers of Proxy.CORS, preflights included.
 func (p *Proxy) RequireBearer(next http.Handler, requiredScopes ...string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return p.CORS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := bearerToken(r)
 		if !ok {
 			p.challenge(w, http.StatusUnauthorized, "", "", "")
@@ -80,7 +81,7 @@ func (p *Proxy) RequireBearer(next http.Handler, requiredScopes ...string) http.
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
-	})
+	}))
 }
 
 // bearerToken extracts the token from the Authorization header (RFC 6750

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthproxy-go/oauthproxy/internal/httpx"
 	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 	"github.com/oauthproxy-go/oauthproxy/storage"
 )
@@ -140,6 +141,12 @@ type Config struct {
 	// Resource is the protected MCP endpoint (RFC 8707, RFC 9728), the audience of
 	// every access token. Default BaseURL+"/mcp".
 	Resource string
+	// ResourceAllowedOrigins are the web origins ("https://app.example.com")
+	// whose pages may call the protected resource through RequireBearer or
+	// CORS (Fetch standard CORS protocol). Empty, the default, allows any
+	// origin, as the metadata and token endpoints do: bearer tokens are no
+	// ambient credentials, so a page can only use a token it already holds.
+	ResourceAllowedOrigins []string
 
 	AccessTokenTTL       time.Duration // default 1h, independent of the upstream's expiry
 	RefreshTokenTTL      time.Duration // default 30 days
@@ -265,6 +272,7 @@ type settings struct {
 	jwtKeys           [][]byte // first signs
 	encryptionKeys    [][]byte // first seals
 	trustedProxies    []netip.Prefix
+	resourceCORS      httpx.CORSPolicy
 }
 
 func (c Config) withDefaults() (*settings, error) {
@@ -381,6 +389,7 @@ func (s *settings) validateAndDefault() error {
 	check(s.keys())
 	check(s.consentDefaults())
 	check(s.rateLimitDefaults())
+	check(s.resourceCORSDefaults())
 	return errors.Join(errs...)
 }
 

@@ -118,27 +118,3 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
-
-// CORS allows any origin to call h without credentials, and answers preflight
-// requests, so browser-based MCP clients can discover, register and redeem
-// tokens. No cookies are involved on these endpoints, so a wildcard is safe.
-func CORS(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hd := w.Header()
-		hd.Set("Access-Control-Allow-Origin", "*")
-		hd.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
-		// Every OPTIONS request is answered here, preflight (Fetch standard
-		// §3.2.2, Access-Control-Request-Method set) or not: an OPTIONS that
-		// reached the endpoint would run it, by-passing whatever guards
-		// only the POST route (rate limits, S20).
-		if r.Method == http.MethodOptions {
-			hd.Set("Allow", "GET, POST, OPTIONS")
-			hd.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version")
-			hd.Set("Access-Control-Max-Age", "86400")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
-}
