@@ -22,6 +22,12 @@
 // req.Extra.TokenInfo, and whose UserID stops a session ID from being used
 // with another user's token.
 //
+// p.RequireBearer also gives browser-based clients on other origins their
+// CORS answers (see oauthproxy.Proxy.CORS). With the go-sdk middleware
+// alone, wrap it in p.CORS:
+//
+//	mux.Handle("/mcp", p.CORS(auth.RequireBearerToken(mcpauth.TokenVerifier(p), mcpauth.RequireBearerTokenOptions(p))(h)))
+//
 // Use ClaimsFromRequest in go-sdk tool handlers, not
 // oauthproxy.ClaimsFromContext: the go-sdk's streamable transport runs a tool
 // handler on the context of the request that opened the MCP session, so the
@@ -129,7 +135,8 @@ func ProtectedResourceMetadata(p *oauthproxy.Proxy) *oauthex.ProtectedResourceMe
 // RequireBearerTokenOptions returns options for auth.RequireBearerToken that
 // name p's protected resource metadata in the 401 challenge (RFC 9728 §5.1)
 // and require scopes, for a go-sdk server that uses the go-sdk middleware
-// alone. Prefer p.RequireBearer in front of it (see the package doc).
+// alone. Prefer p.RequireBearer in front of it (see the package doc); alone,
+// wrap it in p.CORS for browser clients.
 func RequireBearerTokenOptions(p *oauthproxy.Proxy, scopes ...string) *auth.RequireBearerTokenOptions {
 	return &auth.RequireBearerTokenOptions{
 		ResourceMetadataURL: p.ProtectedResourceMetadataURL(),
