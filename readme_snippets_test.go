@@ -26,16 +26,29 @@ func readmeGoBlock(t *testing.T, heading string) string {
 // rate-limit snippet stands, in order, in ExampleRateLimits, which compiles
 // and runs; so the snippet a newcomer copies works.
 func TestREADME_RateLimitSnippetIsExampleRateLimits(t *testing.T) {
-	src, err := os.ReadFile("example_ratelimit_test.go")
+	requireSnippetIn(t, "## Limits, quotas and rate limits", "example_ratelimit_test.go")
+}
+
+// TestREADME_BrowserClientsSnippetIsExampleProxyCORS does the same for the
+// "Browser clients" snippet and ExampleProxy_CORS.
+func TestREADME_BrowserClientsSnippetIsExampleProxyCORS(t *testing.T) {
+	requireSnippetIn(t, "### Browser clients", "example_cors_test.go")
+}
+
+// requireSnippetIn checks that every line of the first Go block after
+// heading stands, in order, in file.
+func requireSnippetIn(t *testing.T, heading, file string) {
+	t.Helper()
+	src, err := os.ReadFile(file)
 	require.NoError(t, err)
 	rest := string(src)
-	for _, line := range strings.Split(readmeGoBlock(t, "## Limits, quotas and rate limits"), "\n") {
+	for _, line := range strings.Split(readmeGoBlock(t, heading), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
 		i := strings.Index(rest, line)
-		require.GreaterOrEqual(t, i, 0, "README line %q is not in ExampleRateLimits (or not in order)", line)
+		require.GreaterOrEqual(t, i, 0, "README line %q is not in %s (or not in order)", line, file)
 		rest = rest[i+len(line):]
 	}
 }
