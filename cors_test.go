@@ -231,3 +231,13 @@ func TestNew_ResourceAllowedOriginsValidated(t *testing.T) {
 	}
 	assert.Contains(t, err.Error(), "UpstreamClientID is required")
 }
+
+// New keeps its own copy of ResourceAllowedOrigins: changing the caller's
+// slice afterwards changes nothing.
+func TestResourceCORS_OriginListIsCopied(t *testing.T) {
+	origins := []string{pageOrigin}
+	ct := newCORSTarget(t, origins...)
+	origins[0] = "http://evil.example"
+	assert.Equal(t, pageOrigin, preflight(ct.mcp, pageOrigin).Header().Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, http.StatusForbidden, preflight(ct.mcp, "http://evil.example").Code)
+}

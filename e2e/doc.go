@@ -16,4 +16,8 @@
 // the test clock through its own public hook — the go-sdk's NewTokenSource,
 // mcp-go's TokenStore, an oauth2.TokenSource — and then refreshes with its
 // own code.
+//
+// TestBrowserClient does the same from a real Chromium: a page on another
+// loopback origin, a browser-based MCP client with plain fetch, which works
+// only with the protected resource's CORS answers.
 package e2e
