@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/browsertest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,19 +32,47 @@ func TestBrowserClient(t *testing.T) {
 	for _, m := range modes {
 		for _, kind := range serverKinds {
 			t.Run(m.name+"/"+string(kind), func(t *testing.T) {
-				runBrowserClient(t, browser, page, m, kind)
+				runBrowserClient(t, browser, page, m, kind, false)
 			})
 		}
 	}
+	// With ResourceAllowedOrigins: the listed page works, another is refused.
+	t.Run("listed-origin/swap/go-sdk-server", func(t *testing.T) {
+		runBrowserClient(t, browser, page, modes[0], goSDKServer, true)
+	})
+	t.Run("unlisted-origin/swap/go-sdk-server", func(t *testing.T) {
+		app := servePage(t, page)
+		e := newEnv(t, modes[0], goSDKServer, func(c *oauthproxy.Config) {
+			c.ResourceAllowedOrigins = []string{"https://app.example.com"}
+		})
+		tab := browser.NewTab(t)
+		require.NoError(t, chromedp.Do(tab.Ctx, chromedp.Navigate(app+"/")))
+		_, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[json.RawMessage](`client.discover(`+strconv.Quote(e.mcpURL)+`)`, chromedp.EvalAwaitPromise))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "Failed to fetch", "the browser refuses the call")
+		assert.Equal(t, 1, e.log.count("OPTIONS /mcp 403"), "the preflight was refused")
+		assert.Zero(t, e.log.count("POST /mcp 401"), "the call itself was never sent")
+	})
+}
+
+// servePage serves the browser client page on a loopback origin of its own
+// and returns that origin.
+func servePage(t *testing.T, page []byte) string {
+	t.Helper()
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write(page)
+	}))
+	t.Cleanup(app.Close)
+	return app.URL
 }
 
 // rpcResult is what the page's rpc() saw of one MCP request.
 type rpcResult struct {
-	Status          int             `json:"status"`
-	Challenge       string          `json:"challenge"`
-	SessionID       string          `json:"sessionId"`
-	ProtocolVersion string          `json:"protocolVersion"`
-	Body            json.RawMessage `json:"body"`
+	Status    int             `json:"status"`
+	Challenge string          `json:"challenge"`
+	SessionID string          `json:"sessionId"`
+	Body      json.RawMessage `json:"body"`
 }
 
 // pageTokens is what the page got from the token endpoint.
@@ -53,14 +82,16 @@ type pageTokens struct {
 	Error  string         `json:"error"` // the page refused the authorization response
 }
 
-func runBrowserClient(t *testing.T, browser *browsertest.Browser, page []byte, m mode, kind serverKind) {
-	e := newEnv(t, m, kind)
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = w.Write(page)
-	}))
-	t.Cleanup(app.Close)
-	require.NotEqual(t, app.URL, e.base, "the page is on another origin")
+// runBrowserClient runs the whole flow from the page; listed puts the
+// page's origin in ResourceAllowedOrigins, otherwise any origin is allowed.
+func runBrowserClient(t *testing.T, browser *browsertest.Browser, page []byte, m mode, kind serverKind, listed bool) {
+	appURL := servePage(t, page)
+	e := newEnv(t, m, kind, func(c *oauthproxy.Config) {
+		if listed {
+			c.ResourceAllowedOrigins = []string{"https://app.example.com", appURL}
+		}
+	})
+	require.NotEqual(t, appURL, e.base, "the page is on another origin")
 	tab := browser.NewTab(t)
 	run := func(expr string, v any) {
 		t.Helper()
@@ -69,7 +100,7 @@ func runBrowserClient(t *testing.T, browser *browsertest.Browser, page []byte, m
 		require.NoError(t, json.Unmarshal(raw, v), "%s", raw)
 	}
 
-	require.NoError(t, chromedp.Do(tab.Ctx, chromedp.Navigate(app.URL+"/")))
+	require.NoError(t, chromedp.Do(tab.Ctx, chromedp.Navigate(appURL+"/")))
 
 	// First contact: 401, then discovery from the challenge.
 	var disc struct {
@@ -81,6 +112,7 @@ func runBrowserClient(t *testing.T, browser *browsertest.Browser, page []byte, m
 	}
 	run(`client.discover(`+strconv.Quote(e.mcpURL)+`)`, &disc)
 	require.Equal(t, http.StatusUnauthorized, disc.Status)
+	require.NotEmpty(t, disc.Challenge, "the page reads WWW-Authenticate")
 	assert.Equal(t, e.base+"/.well-known/oauth-protected-resource/mcp", disc.PRMURL, "the page read resource_metadata")
 	assert.Equal(t, e.mcpURL, disc.PRM["resource"])
 	assert.Equal(t, e.base, disc.AS["issuer"])
@@ -102,13 +134,13 @@ func runBrowserClient(t *testing.T, browser *browsertest.Browser, page []byte, m
 	require.NoError(t, err)
 	assert.Equal(t, e.base+"/oauth/authorize", u.Scheme+"://"+u.Host+u.Path)
 	assert.Equal(t, e.mcpURL, u.Query().Get("resource"), "RFC 8707 resource from the metadata")
-	assert.Equal(t, app.URL+"/callback", u.Query().Get("redirect_uri"))
+	assert.Equal(t, appURL+"/callback", u.Query().Get("redirect_uri"))
 	require.NoError(t, chromedp.Do(tab.Ctx, chromedp.WaitVisible(chromedp.CSS("button.approve"))))
 	require.NoError(t, chromedp.Do(tab.Ctx, chromedp.Click(chromedp.CSS("button.approve"))))
 	login := chromedp.CSS(`form[action="/login"] button[value="approve"]`)
 	require.NoError(t, chromedp.Do(tab.Ctx, chromedp.WaitVisible(login)))
 	require.NoError(t, chromedp.Do(tab.Ctx, chromedp.Click(login)))
-	back := `location.href.startsWith(` + strconv.Quote(app.URL+"/callback?") + `) && document.readyState === "complete" && !!window.client`
+	back := `location.href.startsWith(` + strconv.Quote(appURL+"/callback?") + `) && document.readyState === "complete" && !!window.client`
 	require.Eventually(t, func() bool {
 		// Evaluation fails while the tab navigates; try again.
 		ok, err := chromedp.Run(tab.Ctx, chromedp.Evaluate[bool](back))

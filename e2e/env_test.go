@@ -62,7 +62,9 @@ type env struct {
 	log    *requestLog
 }
 
-func newEnv(t *testing.T, m mode, kind serverKind) *env {
+// newEnv starts a deployment; configure, when given, adjusts the proxy's
+// Config last.
+func newEnv(t *testing.T, m mode, kind serverKind, configure ...func(*oauthproxy.Config)) *env {
 	t.Helper()
 	e := &env{clock: newClock(), http: loopbackClient(nil), log: &requestLog{}}
 	t.Cleanup(e.http.CloseIdleConnections)
@@ -85,7 +87,7 @@ func newEnv(t *testing.T, m mode, kind serverKind) *env {
 
 	upstreamClient := loopbackClient(nil)
 	t.Cleanup(upstreamClient.CloseIdleConnections)
-	p, err := oauthproxy.New(oauthproxy.Config{
+	cfg := oauthproxy.Config{
 		BaseURL:                       e.base,
 		UpstreamAuthorizationEndpoint: e.idp.AuthorizationEndpoint(),
 		UpstreamTokenEndpoint:         e.idp.TokenEndpoint(),
@@ -97,7 +99,11 @@ func newEnv(t *testing.T, m mode, kind serverKind) *env {
 		HTTPClient:                    upstreamClient,
 		Now:                           e.clock.Now,
 		Logger:                        slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	p, err := oauthproxy.New(cfg)
 	require.NoError(t, err)
 	t.Cleanup(p.Destroy)
 	e.proxy = p
