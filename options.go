@@ -146,6 +146,9 @@ type Config struct {
 	// CORS (Fetch standard CORS protocol). Empty, the default, allows any
 	// origin, as the metadata and token endpoints do: bearer tokens are no
 	// ambient credentials, so a page can only use a token it already holds.
+	// Each is scheme://host[:port] as browsers send it (lower case, no
+	// default port, no path). A listed origin is echoed with Vary: Origin;
+	// other origins' preflights get 403.
 	ResourceAllowedOrigins []string
 
 	AccessTokenTTL       time.Duration // default 1h, independent of the upstream's expiry
