@@ -21,9 +21,10 @@ type AuthorizationRequest struct {
 	CodeChallenge       string // REQUIRED, S256 (S02)
 	CodeChallengeMethod string // REQUIRED, "S256"
 	Resource            string // OPTIONAL; when sent, must name this server's resource (S10)
-	// RememberedConsent is the browser's remembered-consent cookie for this
-	// client (Proxy.RememberedConsent), if any. When it covers this client,
-	// redirect URI and scopes, the consent page is skipped.
+	// RememberedConsent is the ConsentResult.RememberedConsent an earlier
+	// approval returned for this client, if any (Handler keeps it in a
+	// cookie). When it covers this client, redirect URI and scopes, the
+	// consent page is skipped.
 	RememberedConsent string
 }
 
@@ -34,9 +35,10 @@ type AuthorizationResult struct {
 	RedirectURL string
 	// TransactionID identifies the flow; it is the upstream state parameter.
 	TransactionID string
-	// BrowserBinding, when set, must be stored in the browser (SetBrowserBinding)
-	// before the redirect: the callback checks it (S09). It is set when the
-	// redirect goes straight upstream (consent disabled or remembered).
+	// BrowserBinding, when set, must travel with the browser and come back as
+	// CallbackRequest.BrowserBinding: the callback checks it (S09). Handler
+	// keeps it in a cookie. It is set when the redirect goes straight
+	// upstream (consent disabled or remembered).
 	BrowserBinding string
 }
 
@@ -44,7 +46,7 @@ type AuthorizationResult struct {
 // §4.1.1), records the transaction for TransactionTTL and returns where the
 // browser goes next. Errors about client_id or redirect_uri have NoRedirect
 // set and must be shown to the user; every other error may be sent to
-// req.RedirectURI with ErrorRedirectURL.
+// req.RedirectURI with state and iss, as Handler does (RFC 6749 §4.1.2.1).
 func (p *Proxy) Authorize(ctx context.Context, req *AuthorizationRequest) (*AuthorizationResult, error) {
 	if oerr := req.checkSizes(); oerr != nil {
 		return nil, oerr
@@ -175,11 +177,11 @@ func (p *Proxy) upstreamAuthorizationURL(txnID string, txn *transaction) string 
 	return u.String()
 }
 
-// ErrorRedirectURL renders err as an authorization error response on the
+// errorRedirectURL renders err as an authorization error response on the
 // client's redirect URI (RFC 6749 §4.1.2.1) with state and iss (RFC 9207, S12).
 // Call it only for errors without NoRedirect, with a redirect URI Authorize
 // accepted.
-func (p *Proxy) ErrorRedirectURL(redirectURI, state string, err *Error) string {
+func (p *Proxy) errorRedirectURL(redirectURI, state string, err *Error) string {
 	params := url.Values{}
 	for k, v := range wireError(err) {
 		params.Set(k, v)

@@ -10,6 +10,12 @@ import (
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 )
 
+// errNoSubject is the cause logged when a sign-in yields no "sub": it names
+// the fixes in the order they usually apply.
+var errNoSubject = errors.New("oauthproxy: no subject from the upstream: request the openid scope " +
+	"(Config.Scopes) so an OpenID provider returns an id_token; for a provider without id_tokens, " +
+	"use a providers preset (providers.GitHub), or set UpstreamUserInfoEndpoint or a ClaimsExtractor")
+
 // CallbackRequest is the upstream's authorization response at RedirectPath
 // (RFC 6749 §4.1.2 and §4.1.2.1), plus the browser-binding cookie.
 type CallbackRequest struct {
@@ -17,8 +23,9 @@ type CallbackRequest struct {
 	State            string // the transaction id
 	Error            string
 	ErrorDescription string
-	// BrowserBinding is the value of the binding cookie the browser sent back
-	// (BrowserBinding reads it from a request).
+	// BrowserBinding is the value Authorize or HandleConsent returned for this
+	// transaction, as the browser brought it back (Handler reads it from a
+	// cookie).
 	BrowserBinding string
 }
 
@@ -54,7 +61,7 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 	}
 	fail := func(e *Error) (*CallbackResult, error) {
 		p.log.Warn("oauthproxy: callback failed", "client_id", txn.ClientID, "error", e)
-		return &CallbackResult{RedirectURL: p.ErrorRedirectURL(txn.RedirectURI, txn.State, e)}, nil
+		return &CallbackResult{RedirectURL: p.errorRedirectURL(txn.RedirectURI, txn.State, e)}, nil
 	}
 
 	if req.Error != "" {
@@ -125,10 +132,12 @@ func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, 
 	sub, _ := claims["sub"].(string)
 	if sub == "" {
 		// A token without a subject cannot tell users apart; refuse rather
-		// than issue one. Providers without an id_token need
-		// UpstreamUserInfoEndpoint, a ClaimsExtractor or a providers preset.
+		// than issue one. The usual cause is an OpenID provider asked without
+		// the openid scope, so it sent no id_token; providers without id_tokens
+		// (GitHub) need UpstreamUserInfoEndpoint, a ClaimsExtractor or a
+		// providers preset.
 		return nil, newError(ErrCodeServerError, "the identity provider did not say who signed in").
-			withCause(errors.New("oauthproxy: no subject from the upstream: set UpstreamUserInfoEndpoint, a ClaimsExtractor, or use a providers preset"))
+			withCause(errNoSubject)
 	}
 	return &grant{
 		ID:       uuid.NewString(),

@@ -124,14 +124,15 @@ type ConsentResult struct {
 	// RedirectURL is the upstream authorization endpoint on approval, or the
 	// client's redirect URI with error=access_denied on denial.
 	RedirectURL string
-	// BrowserBinding is set on approval and must be stored in the browser with
-	// SetBrowserBinding before the redirect (S09).
+	// BrowserBinding is set on approval and must travel with the browser to
+	// the callback, as CallbackRequest.BrowserBinding (S09); Handler keeps it
+	// in a cookie.
 	BrowserBinding string
 	// ClientID is the client the decision was about.
 	ClientID string
 	// RememberedConsent is set when the user asked to remember an approval:
-	// store it with SetRememberedConsent, and pass it back to Authorize as
-	// AuthorizationRequest.RememberedConsent.
+	// keep it in the browser (Handler sets a cookie) and pass it back to
+	// Authorize as AuthorizationRequest.RememberedConsent.
 	RememberedConsent string
 }
 
@@ -157,7 +158,7 @@ func (p *Proxy) HandleConsent(ctx context.Context, d *ConsentDecision) (*Consent
 		p.emit(ctx, Event{Type: EventConsentDenied, ClientID: txn.ClientID})
 		denied := newError(ErrCodeAccessDenied, "the user denied the request")
 		return &ConsentResult{
-			RedirectURL: p.ErrorRedirectURL(txn.RedirectURI, txn.State, denied),
+			RedirectURL: p.errorRedirectURL(txn.RedirectURI, txn.State, denied),
 			ClientID:    txn.ClientID,
 		}, nil
 	}

@@ -140,17 +140,17 @@ func (p *Proxy) rememberCookieName(clientID string) string {
 	return p.cookieName("oauthproxy-consent-" + hashedKey("", clientID)[:16])
 }
 
-// SetRememberedConsent stores a ConsentResult.RememberedConsent in the
+// setRememberCookie stores a ConsentResult.RememberedConsent in the
 // browser: HttpOnly, SameSite=Lax (so it comes along on the client's
 // top-level redirect to /authorize), Secure with the __Host- prefix on https,
 // and expiring with ConsentRememberTTL.
-func (p *Proxy) SetRememberedConsent(w http.ResponseWriter, clientID, value string) {
+func (p *Proxy) setRememberCookie(w http.ResponseWriter, clientID, value string) {
 	http.SetCookie(w, p.newCookie(p.rememberCookieName(clientID), value, p.cfg.ConsentRememberTTL))
 }
 
-// RememberedConsent reads the remembered-consent cookie for clientID, for
+// rememberCookie reads the remembered-consent cookie for clientID, for
 // AuthorizationRequest.RememberedConsent; "" when absent.
-func (p *Proxy) RememberedConsent(r *http.Request, clientID string) string {
+func (p *Proxy) rememberCookie(r *http.Request, clientID string) string {
 	if clientID == "" || p.cfg.ConsentRememberTTL <= 0 {
 		return ""
 	}

@@ -72,15 +72,15 @@ func (p *Proxy) newCookie(name, value string, maxAge time.Duration) *http.Cookie
 	}
 }
 
-// SetBrowserBinding stores the browser-binding value returned by Authorize or
+// setBindingCookie stores the browser-binding value returned by Authorize or
 // HandleConsent in the browser, for the callback to check (S09).
-func (p *Proxy) SetBrowserBinding(w http.ResponseWriter, txnID, binding string) {
+func (p *Proxy) setBindingCookie(w http.ResponseWriter, txnID, binding string) {
 	http.SetCookie(w, p.newCookie(p.bindingCookieName(txnID), binding, p.cfg.TransactionTTL))
 }
 
-// BrowserBinding reads the binding cookie for the transaction named by the
+// bindingCookie reads the binding cookie for the transaction named by the
 // callback's state parameter; "" when absent.
-func (p *Proxy) BrowserBinding(r *http.Request, txnID string) string {
+func (p *Proxy) bindingCookie(r *http.Request, txnID string) string {
 	c, err := r.Cookie(p.bindingCookieName(txnID))
 	if err != nil {
 		return ""

@@ -60,7 +60,7 @@ func TestSecurity_S21_EveryWirePathCleansDescriptions(t *testing.T) {
 		assert.Equal(t, want, body["error_description"])
 	})
 	t.Run("error redirect", func(t *testing.T) {
-		u, err := url.Parse(p.ErrorRedirectURL("http://127.0.0.1:9/cb", "st", e))
+		u, err := url.Parse(p.errorRedirectURL("http://127.0.0.1:9/cb", "st", e))
 		require.NoError(t, err)
 		assert.Equal(t, want, u.Query().Get("error_description"))
 		assert.Equal(t, ErrCodeInvalidRequest, u.Query().Get("error"))

@@ -198,7 +198,7 @@ func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		CodeChallenge:       q.Get("code_challenge"),
 		CodeChallengeMethod: q.Get("code_challenge_method"),
 		Resource:            q.Get("resource"),
-		RememberedConsent:   p.RememberedConsent(r, q.Get("client_id")),
+		RememberedConsent:   p.rememberCookie(r, q.Get("client_id")),
 	}
 	res, err := p.Authorize(r.Context(), req)
 	if err != nil {
@@ -214,11 +214,11 @@ func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 				redirectURI = c.RedirectURIs[0]
 			}
 		}
-		http.Redirect(w, r, p.ErrorRedirectURL(redirectURI, req.State, oerr), http.StatusFound)
+		http.Redirect(w, r, p.errorRedirectURL(redirectURI, req.State, oerr), http.StatusFound)
 		return
 	}
 	if res.BrowserBinding != "" {
-		p.SetBrowserBinding(w, res.TransactionID, res.BrowserBinding)
+		p.setBindingCookie(w, res.TransactionID, res.BrowserBinding)
 	}
 	http.Redirect(w, r, res.RedirectURL, http.StatusFound)
 }
@@ -232,7 +232,7 @@ func (p *Proxy) serveCallback(w http.ResponseWriter, r *http.Request) {
 		State:            state,
 		Error:            q.Get("error"),
 		ErrorDescription: q.Get("error_description"),
-		BrowserBinding:   p.BrowserBinding(r, state),
+		BrowserBinding:   p.bindingCookie(r, state),
 	})
 	if err != nil {
 		p.writeBrowserError(w, r, asError(err))
@@ -273,7 +273,7 @@ func (p *Proxy) logError(r *http.Request, e *Error) {
 	if !p.log.Enabled(r.Context(), slog.LevelDebug) && (e.Status < 500 || e.RetryAfter > 0) {
 		return
 	}
-	attrs := []any{"path", r.URL.Path, "code", e.Code, "remote", remoteAddr(r.Context())}
+	attrs := []any{"path", r.URL.Path, "error", e.Code, "remote_addr", remoteAddr(r.Context())}
 	if e.Cause != nil {
 		attrs = append(attrs, "cause", e.Cause.Error())
 	}

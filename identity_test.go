@@ -3,6 +3,7 @@ package oauthproxy_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,25 @@ func loginError(t *testing.T, e *env) string {
 func TestIdentity_NoSubjectRefusesLogin(t *testing.T) {
 	e := newEnv(t, withIdP(func(o *oauthproxytest.Options) { o.IssueIDToken = false }))
 	assert.Equal(t, "server_error", loginError(t, e))
+}
+
+// TestIdentity_NoSubjectLogNamesOpenIDScope: the usual way to get no
+// subject is an OpenID provider asked without the openid scope (so no
+// id_token); the logged cause names that fix first.
+func TestIdentity_NoSubjectLogNamesOpenIDScope(t *testing.T) {
+	log, buf := newCapturingLogger()
+	e := newEnv(t, withConfig(func(c *oauthproxy.Config) {
+		c.Scopes = []string{"email", "profile"}
+		c.Logger = log
+	}))
+	params := authorizeParams(e.register("none"), pkce.Challenge(pkce.GenerateVerifier()))
+	params.Set("scope", "email profile")
+	loc := e.login(e.browser(), params)
+	assert.Equal(t, "server_error", loc.Query().Get("error"))
+	warnings := strings.Join(buf.linesAt("WARN"), "\n")
+	require.Contains(t, warnings, "no subject from the upstream")
+	_, hint, _ := strings.Cut(warnings, "no subject from the upstream")
+	assert.Regexp(t, `^: request the openid scope`, hint, "the openid scope is named first")
 }
 
 // TestIdentity_ExtractorCanRejectAccount: an extractor wrapping

@@ -5,6 +5,7 @@ package oauthproxy_test
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -390,8 +391,12 @@ func TestMethods_Authorize_Errors(t *testing.T) {
 			assert.Equal(t, tt.noRedirect, oe.NoRedirect, "NoRedirect")
 			d.store.unchanged(t, mark, "a refused authorization request stores nothing")
 			if !oe.NoRedirect {
-				// Redirectable errors render on the client's redirect URI with state and iss.
-				u, err := url.Parse(d.p.ErrorRedirectURL(clientRedirect, req.State, oe))
+				// Handler sends redirectable errors to the client's redirect
+				// URI with state and iss (RFC 6749 §4.1.2.1, RFC 9207).
+				w := httptest.NewRecorder()
+				d.p.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/oauth/authorize?"+authorizeQuery(req).Encode(), nil))
+				require.Equal(t, http.StatusFound, w.Code)
+				u, err := url.Parse(w.Header().Get("Location"))
 				require.NoError(t, err)
 				assert.Equal(t, "127.0.0.1:9", u.Host)
 				assert.Equal(t, tt.code, u.Query().Get("error"))
@@ -401,4 +406,19 @@ func TestMethods_Authorize_Errors(t *testing.T) {
 		})
 	}
 	assert.Zero(t, d.idp.Stats().Authorizations)
+}
+
+// authorizeQuery is req as the query of GET /oauth/authorize.
+func authorizeQuery(req *oauthproxy.AuthorizationRequest) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{
+		"response_type": req.ResponseType, "client_id": req.ClientID, "redirect_uri": req.RedirectURI,
+		"scope": req.Scope, "state": req.State, "code_challenge": req.CodeChallenge,
+		"code_challenge_method": req.CodeChallengeMethod, "resource": req.Resource,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
 }

@@ -299,10 +299,10 @@ func (p *Proxy) serveConsentDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if res.BrowserBinding != "" {
-		p.SetBrowserBinding(w, txnID, res.BrowserBinding)
+		p.setBindingCookie(w, txnID, res.BrowserBinding)
 	}
 	if res.RememberedConsent != "" {
-		p.SetRememberedConsent(w, res.ClientID, res.RememberedConsent)
+		p.setRememberCookie(w, res.ClientID, res.RememberedConsent)
 	}
 	// 303 so the browser follows with GET (S13: never 307, which would replay
 	// the POST body to the next site).
