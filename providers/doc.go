@@ -7,11 +7,12 @@
 // the provider's endpoints, scopes, quirks and a ClaimsExtractor filled in.
 // Fields you set are kept:
 //
-//	cfg := providers.GitHub(oauthproxy.Config{
+//	cfg, err := providers.GitHub(oauthproxy.Config{
 //		BaseURL:              "https://mcp.example.com",
 //		UpstreamClientID:     os.Getenv("GITHUB_CLIENT_ID"),
 //		UpstreamClientSecret: os.Getenv("GITHUB_CLIENT_SECRET"),
 //	})
+//	if err != nil { ... }
 //	p, err := oauthproxy.New(cfg)
 //
 //	cfg, err := providers.Google(oauthproxy.Config{...})

@@ -41,11 +41,14 @@ func ExampleOIDC() {
 // ExampleGitHub configures the proxy for github.com. Nothing is fetched until
 // a user signs in.
 func ExampleGitHub() {
-	cfg := providers.GitHub(oauthproxy.Config{
+	cfg, err := providers.GitHub(oauthproxy.Config{
 		BaseURL:              "https://mcp.example.com",
 		UpstreamClientID:     "Iv1.0123456789abcdef",
 		UpstreamClientSecret: "secret",
 	})
+	if err != nil {
+		log.Fatal(err)
+	}
 	fmt.Println(cfg.UpstreamAuthorizationEndpoint)
 	fmt.Println(cfg.UpstreamTokenEndpoint)
 	fmt.Println(cfg.Scopes)

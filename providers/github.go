@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/oauthproxy-go/oauthproxy"
@@ -34,7 +35,7 @@ type GitHubOptions struct {
 // GitHub configures the proxy for "Sign in with GitHub" (an OAuth app or a
 // GitHub App's user authorization) on github.com. It is
 // GitHubOptions{}.Apply(cfg).
-func GitHub(cfg oauthproxy.Config) oauthproxy.Config {
+func GitHub(cfg oauthproxy.Config) (oauthproxy.Config, error) {
 	return GitHubOptions{}.Apply(cfg)
 }
 
@@ -46,8 +47,15 @@ func GitHub(cfg oauthproxy.Config) oauthproxy.Config {
 // and there is no public email, the primary verified address from
 // /user/emails, with email_verified. GitHub issues no id_token; its token
 // responses are form-encoded and, for OAuth apps, carry no expires_in, which
-// the proxy handles. Fields of cfg already set are kept.
-func (o GitHubOptions) Apply(cfg oauthproxy.Config) oauthproxy.Config {
+// the proxy handles. Fields of cfg already set are kept. It fails when URL or
+// APIURL is not an absolute http(s) URL.
+func (o GitHubOptions) Apply(cfg oauthproxy.Config) (oauthproxy.Config, error) {
+	if err := checkGitHubURL("URL", o.URL); err != nil {
+		return cfg, err
+	}
+	if err := checkGitHubURL("APIURL", o.APIURL); err != nil {
+		return cfg, err
+	}
 	web := strings.TrimSuffix(o.URL, "/")
 	api := strings.TrimSuffix(o.APIURL, "/")
 	switch {
@@ -67,7 +75,20 @@ func (o GitHubOptions) Apply(cfg oauthproxy.Config) oauthproxy.Config {
 	if cfg.ClaimsExtractor == nil {
 		cfg.ClaimsExtractor = gitHubClaims(api, httpClient(&cfg))
 	}
-	return cfg
+	return cfg, nil
+}
+
+// checkGitHubURL refuses an option the endpoints cannot be built on: they are
+// the value with a path appended.
+func checkGitHubURL(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("providers: GitHubOptions.%s %q is not an absolute http(s) URL without query or fragment", name, v)
+	}
+	return nil
 }
 
 // gitHubUser is the part of GET /user that identity needs.

@@ -8,6 +8,7 @@ import (
 	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
 	"github.com/oauthproxy-go/oauthproxy/providers"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // octocat is a GitHub user: numeric id, a login, an email.
@@ -24,8 +25,17 @@ func gitHubFake(t *testing.T, privateEmail bool) *oauthproxytest.Server {
 	})
 }
 
+// gitHubAt is the GitHub preset pointed at web and api.
+func gitHubAt(t *testing.T, web, api string) oauthproxy.Config {
+	t.Helper()
+	cfg, err := providers.GitHubOptions{URL: web, APIURL: api}.Apply(baseConfig())
+	require.NoError(t, err)
+	return cfg
+}
+
 func TestGitHubDefaults(t *testing.T) {
-	cfg := providers.GitHub(baseConfig())
+	cfg, err := providers.GitHub(baseConfig())
+	require.NoError(t, err)
 	assert.Equal(t, "https://github.com/login/oauth/authorize", cfg.UpstreamAuthorizationEndpoint)
 	assert.Equal(t, "https://github.com/login/oauth/access_token", cfg.UpstreamTokenEndpoint)
 	assert.Equal(t, "https://api.github.com/user", cfg.UpstreamUserInfoEndpoint)
@@ -35,16 +45,34 @@ func TestGitHubDefaults(t *testing.T) {
 	assert.NotNil(t, cfg.ClaimsExtractor)
 	assert.NotNil(t, cfg.HTTPClient)
 
-	ghes := providers.GitHubOptions{URL: "https://github.example.com/"}.Apply(baseConfig())
+	ghes, err := providers.GitHubOptions{URL: "https://github.example.com/"}.Apply(baseConfig())
+	require.NoError(t, err)
 	assert.Equal(t, "https://github.example.com/login/oauth/authorize", ghes.UpstreamAuthorizationEndpoint)
 	assert.Equal(t, "https://github.example.com/api/v3/user", ghes.UpstreamUserInfoEndpoint)
 
 	mine := baseConfig()
 	mine.Scopes = []string{"repo"}
 	mine.UpstreamTokenEndpointAuthMethod = oauthproxy.AuthMethodClientSecretBasic
-	mine = providers.GitHub(mine)
+	mine, err = providers.GitHub(mine)
+	require.NoError(t, err)
 	assert.Equal(t, []string{"repo"}, mine.Scopes, "the caller's choice is kept")
 	assert.Equal(t, oauthproxy.AuthMethodClientSecretBasic, mine.UpstreamTokenEndpointAuthMethod)
+}
+
+// TestGitHubOptionsRefuseABadURL: the endpoints are built by appending paths,
+// so an option that is not an absolute http(s) URL is an error, not a
+// Config pointing nowhere.
+func TestGitHubOptionsRefuseABadURL(t *testing.T) {
+	for _, opts := range []providers.GitHubOptions{
+		{URL: "github.example.com"},
+		{URL: "ftp://github.example.com"},
+		{URL: "https://github.example.com/?x=1"},
+		{APIURL: "/api/v3"},
+		{APIURL: "https://api.example.com/#frag"},
+	} {
+		_, err := opts.Apply(baseConfig())
+		assert.Error(t, err, "%+v", opts)
+	}
 }
 
 func TestGitHubLogin(t *testing.T) {
@@ -73,7 +101,9 @@ func TestGitHubLogin(t *testing.T) {
 			if tc.ghes {
 				opts.APIURL = ""
 			}
-			px := startProxy(t, opts.Apply(base))
+			cfg, err := opts.Apply(base)
+			require.NoError(t, err)
+			px := startProxy(t, cfg)
 			tok := px.login(px.register(), "")
 
 			c := px.claims(tok.AccessToken)
@@ -100,7 +130,7 @@ func TestGitHubLogin(t *testing.T) {
 func TestGitHubFailures(t *testing.T) {
 	t.Run("token error with HTTP 200", func(t *testing.T) {
 		idp := gitHubFake(t, false)
-		px := startProxy(t, providers.GitHubOptions{URL: idp.URL(), APIURL: idp.URL()}.Apply(baseConfig()))
+		px := startProxy(t, gitHubAt(t, idp.URL(), idp.URL()))
 		idp.FailNext(http.StatusOK, "error=bad_verification_code&error_description=The+code+passed+is+incorrect+or+expired.",
 			"application/x-www-form-urlencoded")
 		q := px.loginFails(px.register(), oauthproxy.ErrCodeServerError)
@@ -109,13 +139,13 @@ func TestGitHubFailures(t *testing.T) {
 	t.Run("API unavailable", func(t *testing.T) {
 		idp := gitHubFake(t, false)
 		// The API root points at a path the fake does not serve.
-		px := startProxy(t, providers.GitHubOptions{URL: idp.URL(), APIURL: idp.URL() + "/missing"}.Apply(baseConfig()))
+		px := startProxy(t, gitHubAt(t, idp.URL(), idp.URL()+"/missing"))
 		px.loginFails(px.register(), oauthproxy.ErrCodeServerError)
 	})
 	t.Run("API answer without a numeric id", func(t *testing.T) {
 		idp := newIdP(t, oauthproxytest.Options{GitHubAPI: true, AuthMethod: oauthproxytest.AuthMethodPost,
 			User: oauthproxytest.User{Subject: "not-a-number", Login: "x"}})
-		px := startProxy(t, providers.GitHubOptions{URL: idp.URL(), APIURL: idp.URL()}.Apply(baseConfig()))
+		px := startProxy(t, gitHubAt(t, idp.URL(), idp.URL()))
 		px.loginFails(px.register(), oauthproxy.ErrCodeServerError)
 		assert.Equal(t, 1, idp.Stats().UserInfoRequests, "the answer was read and refused")
 	})

@@ -53,7 +53,10 @@ func run(ctx context.Context, opts options, stdout io.Writer, ready chan<- strin
 	defer ln.Close()
 	base := "http://" + ln.Addr().String()
 
-	up := newUpstream()
+	up, err := newUpstream()
+	if err != nil {
+		return err
+	}
 	defer up.close()
 
 	cfg := up.config

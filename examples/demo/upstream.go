@@ -7,11 +7,13 @@ import (
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
+	"github.com/oauthproxy-go/oauthproxy/providers"
 )
 
 // upstream is the identity provider the proxy sends users to sign in at.
 type upstream struct {
-	// config holds the Upstream* fields, Scopes and ProviderName.
+	// config holds the Upstream* fields, Scopes, ProviderName and, for
+	// GitHub, the preset's ClaimsExtractor.
 	config oauthproxy.Config
 	// description is shown in the banner.
 	description string
@@ -25,24 +27,20 @@ type upstream struct {
 
 // newUpstream returns GitHub when GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET are
 // set, and otherwise starts the stand-in provider on a random loopback port.
-func newUpstream() *upstream {
+func newUpstream() (*upstream, error) {
 	id, secret := os.Getenv("GITHUB_CLIENT_ID"), os.Getenv("GITHUB_CLIENT_SECRET")
 	if id != "" && secret != "" {
+		cfg, err := providers.GitHub(oauthproxy.Config{UpstreamClientID: id, UpstreamClientSecret: secret})
+		if err != nil {
+			return nil, err
+		}
 		return &upstream{
-			config: oauthproxy.Config{
-				UpstreamAuthorizationEndpoint: "https://github.com/login/oauth/authorize",
-				UpstreamTokenEndpoint:         "https://github.com/login/oauth/access_token",
-				UpstreamUserInfoEndpoint:      "https://api.github.com/user",
-				UpstreamClientID:              id,
-				UpstreamClientSecret:          secret,
-				Scopes:                        []string{"read:user"},
-				ProviderName:                  "GitHub",
-			},
+			config:      cfg,
 			description: "GitHub (OAuth app " + id + ")",
 			signIn:      "GitHub's sign-in",
 			github:      true,
 			close:       func() {},
-		}
+		}, nil
 	}
 
 	var note string
@@ -72,5 +70,5 @@ func newUpstream() *upstream {
 		signIn:      fmt.Sprintf("the stand-in's sign-in page, where one click signs in %q", oauthproxytest.DefaultUser.Name),
 		note:        note,
 		close:       idp.Close,
-	}
+	}, nil
 }

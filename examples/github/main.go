@@ -52,11 +52,12 @@ func configFromEnv(getenv func(string) string) (oauthproxy.Config, string, error
 			"client ID and secret (create one at https://github.com/settings/developers with callback URL %s%s)",
 			base, oauthproxy.DefaultRedirectPath)
 	}
-	return providers.GitHub(oauthproxy.Config{
+	cfg, err := providers.GitHub(oauthproxy.Config{
 		BaseURL:              base,
 		UpstreamClientID:     id,
 		UpstreamClientSecret: secret,
-	}), addr, nil
+	})
+	return cfg, addr, err
 }
 
 // whoami is the whoami tool's answer for the caller's claims.
