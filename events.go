@@ -46,8 +46,12 @@ type Event struct {
 	Subject    string // the upstream user, when known
 	GrantID    string
 	RemoteAddr string // the client's IP (see Config.TrustedProxies), or what WithRemoteAddr set
-	// Reason says why, for failures and revocations: an OAuth error code or a
-	// short fixed phrase.
+	// Reason qualifies the event, in a word or a short fixed phrase: for
+	// client.registered the token_endpoint_auth_method ("none" for a public
+	// client), for consent.given "remembered" or "", for upstream.error the
+	// OAuth error code, for grant.revoked why, for quota.exceeded the quota,
+	// for request.rate_limited the endpoint class. The log names it after
+	// what it holds (reasonLogKey).
 	Reason string
 }
 
@@ -87,7 +91,7 @@ func (p *Proxy) emitAt(ctx context.Context, e Event, level slog.Level) {
 	attrs := []slog.Attr{slog.String("event", string(e.Type))}
 	for _, a := range []struct{ k, v string }{
 		{"client_id", e.ClientID}, {"sub", e.Subject}, {"grant_id", e.GrantID},
-		{"remote", e.RemoteAddr}, {"reason", e.Reason},
+		{"remote_addr", e.RemoteAddr}, {reasonLogKey(e.Type), e.Reason},
 	} {
 		if a.v != "" {
 			attrs = append(attrs, slog.String(a.k, a.v))
@@ -97,4 +101,21 @@ func (p *Proxy) emitAt(ctx context.Context, e Event, level slog.Level) {
 	if p.cfg.OnEvent != nil {
 		p.cfg.OnEvent(e)
 	}
+}
+
+// reasonLogKey names Event.Reason in the log after what it holds for the
+// event's type, so a public client's registration logs auth_method=none
+// rather than a "reason=none" that reads as "no reason".
+func reasonLogKey(t EventType) string {
+	switch t {
+	case EventClientRegistered:
+		return "auth_method"
+	case EventUpstreamError:
+		return "error"
+	case EventQuotaExceeded:
+		return "quota"
+	case EventRateLimited:
+		return "endpoint_class"
+	}
+	return "reason"
 }

@@ -97,6 +97,28 @@ func TestEvents_AuditTrailOfAFlow(t *testing.T) {
 	assert.Contains(t, l.logs.String(), `"event":"grant.revoked"`)
 }
 
+// TestEvents_LogFieldsSayWhatTheyHold: Event.Reason is logged under a name
+// that says what it holds for the event's type, so a public client's
+// registration reads auth_method=none, never reason=none ("no reason").
+func TestEvents_LogFieldsSayWhatTheyHold(t *testing.T) {
+	l := &eventLog{}
+	e := newEnv(t, withEventLog(l))
+	e.register("none")
+	e.idp.FailNext(http.StatusServiceUnavailable, "", "")
+	code, _ := e.codeOrError(e.register("none"))
+	require.Empty(t, code)
+
+	logs := l.logs.String()
+	assert.Contains(t, logs, `"event":"client.registered"`)
+	assert.Contains(t, logs, `"auth_method":"none"`)
+	assert.Contains(t, logs, `"error":"temporarily_unavailable"`)
+	assert.Contains(t, logs, `"remote_addr":"127.0.0.1"`)
+	assert.NotContains(t, logs, `"reason":"none"`)
+	registered, ok := l.find(oauthproxy.EventClientRegistered)
+	require.True(t, ok)
+	assert.Equal(t, "none", registered.Reason, "OnEvent still gets the value in Reason")
+}
+
 // TestEvents_DeniedConsentAndUpstreamError: the refusals are in the trail too.
 func TestEvents_DeniedConsentAndUpstreamError(t *testing.T) {
 	l := &eventLog{}

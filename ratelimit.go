@@ -91,7 +91,7 @@ func (p *Proxy) limitRate(class string, limit ratelimit.Limit, h http.Handler) h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := p.cfg.RateLimiter.Allow(r.Context(), rateLimitKey(class, remoteAddr(r.Context())), limit)
 		if err != nil {
-			p.log.Warn("oauthproxy: rate limiter failed; serving the request without a limit", "class", class, "error", err.Error())
+			p.log.Warn("oauthproxy: rate limiter failed; serving the request without a limit", "endpoint_class", class, "error", err.Error())
 			h.ServeHTTP(w, r)
 			return
 		}
