@@ -21,6 +21,7 @@ import (
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -383,7 +384,7 @@ func TestConsent_RememberedConsentAsksAgain(t *testing.T) {
 func TestConsent_RememberTurnedOffOrShortenedIgnoresOldCookies(t *testing.T) {
 	// Proxies sharing keys and storage, as replicas behind a load balancer
 	// would, configured with different ConsentRememberTTLs.
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	first := newEnv(t, withSecStore(store), withRemember(rememberTTL))
 	c := first.register(rememberingAuth)
 	ck := first.rememberApproval(newSecBrowser(t), authorizeParams(c, pkce.Challenge(pkce.GenerateVerifier())))

@@ -41,7 +41,7 @@ func TestDestroy_Idempotent(t *testing.T) {
 }
 
 func TestDestroy_ConcurrentSafe(t *testing.T) {
-	store := newAuditStore(time.Now)
+	store := newRecordingStore(storage.NewMemory())
 	p, err := oauthproxy.New(lifecycleConfig(store))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return store.cleanupCount() > 0 }, 5*time.Second, time.Millisecond)
@@ -69,7 +69,7 @@ func TestDestroy_ConcurrentSafe(t *testing.T) {
 
 func TestDestroy_LeavesNoGoroutine(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	store := newAuditStore(time.Now)
+	store := newRecordingStore(storage.NewMemory())
 	p, err := oauthproxy.New(lifecycleConfig(store))
 	require.NoError(t, err)
 	// Let the loop tick a few times, so its per-tick goroutines have run too.
@@ -92,7 +92,7 @@ func TestDestroy_LeavesNoGoroutineAfterAFlow(t *testing.T) {
 }
 
 func TestCleanupLoop_CallsStorageCleanup(t *testing.T) {
-	store := newAuditStore(time.Now)
+	store := newRecordingStore(storage.NewMemory())
 	p, err := oauthproxy.New(lifecycleConfig(store))
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return store.cleanupCount() >= 3 }, 5*time.Second, time.Millisecond,

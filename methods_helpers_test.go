@@ -30,112 +30,6 @@ import (
 )
 
 // ---------------------------------------------------------------------------
-// auditStore
-
-// storeOp is one state-changing storage call.
-type storeOp struct {
-	Op  string // "save", "take", "delete"
-	Key string
-}
-
-// auditStore wraps a TokenStorage and records every call that changed the
-// stored state: each Save, each Take that removed a value, each Delete. It
-// also counts Cleanup calls. Config.TokenStorage is wrapped by the proxy's
-// encryption layer, so it sees sealed values under the proxy's keys.
-type auditStore struct {
-	inner storage.TokenStorage
-
-	mu       sync.Mutex
-	ops      []storeOp
-	cleanups int
-}
-
-var _ storage.TokenStorage = (*auditStore)(nil)
-
-func newAuditStore(now func() time.Time) *auditStore {
-	return &auditStore{inner: storage.NewMemoryWithClock(now)}
-}
-
-func (s *auditStore) record(op, key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ops = append(s.ops, storeOp{op, key})
-}
-
-func (s *auditStore) Save(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	s.record("save", key)
-	return s.inner.Save(ctx, key, value, ttl)
-}
-
-func (s *auditStore) Get(ctx context.Context, key string) ([]byte, error) {
-	return s.inner.Get(ctx, key)
-}
-
-func (s *auditStore) Take(ctx context.Context, key string) ([]byte, error) {
-	v, err := s.inner.Take(ctx, key)
-	if err == nil {
-		s.record("take", key)
-	}
-	return v, err
-}
-
-func (s *auditStore) Delete(ctx context.Context, key string) error {
-	s.record("delete", key)
-	return s.inner.Delete(ctx, key)
-}
-
-func (s *auditStore) Cleanup(ctx context.Context) error {
-	s.mu.Lock()
-	s.cleanups++
-	s.mu.Unlock()
-	return s.inner.Cleanup(ctx)
-}
-
-// mark returns a position in the log for since.
-func (s *auditStore) mark() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.ops)
-}
-
-// since returns the state changes recorded after mark.
-func (s *auditStore) since(mark int) []storeOp {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]storeOp(nil), s.ops[mark:]...)
-}
-
-func (s *auditStore) cleanupCount() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.cleanups
-}
-
-// dropPrefix deletes, behind the proxy's back and without recording, every
-// key saved so far under prefix (e.g. "grant:" to revoke every grant).
-func (s *auditStore) dropPrefix(t *testing.T, prefix string) int {
-	t.Helper()
-	s.mu.Lock()
-	keys := map[string]bool{}
-	for _, op := range s.ops {
-		if op.Op == "save" && strings.HasPrefix(op.Key, prefix) {
-			keys[op.Key] = true
-		}
-	}
-	s.mu.Unlock()
-	for k := range keys {
-		require.NoError(t, s.inner.Delete(context.Background(), k))
-	}
-	return len(keys)
-}
-
-// unchanged asserts that nothing was written, taken or deleted since mark.
-func (s *auditStore) unchanged(t *testing.T, mark int, msgAndArgs ...any) {
-	t.Helper()
-	require.Empty(t, s.since(mark), msgAndArgs...)
-}
-
-// ---------------------------------------------------------------------------
 // stepClock
 
 // stepClock is a clock that moves only when the test says so. It is shared by
@@ -259,7 +153,7 @@ type direct struct {
 	t     *testing.T
 	p     *oauthproxy.Proxy
 	idp   *oauthproxytest.Server
-	store *auditStore
+	store *recordingStore
 	clock *stepClock
 	cfg   oauthproxy.Config
 	ctx   context.Context
@@ -268,7 +162,7 @@ type direct struct {
 func newDirect(t *testing.T, opts ...envOption) *direct {
 	t.Helper()
 	clock := newStepClock()
-	store := newAuditStore(clock.Now)
+	store := newRecordingStore(storage.NewMemoryWithClock(clock.Now))
 	idpOpts := oauthproxytest.Options{
 		ClientID:     "upstream-client",
 		ClientSecret: "upstream-secret",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -56,7 +57,7 @@ var spoofingNames = map[string]string{
 // way. Names in any script, emoji included, are still accepted.
 func TestSecurity_S21_ClientNameWithInvisibleOrBidiCharactersRefused(t *testing.T) {
 	t.Run("dynamic registration", func(t *testing.T) {
-		store := newAuditStore(time.Now)
+		store := newRecordingStore(storage.NewMemory())
 		e := newEnv(t, withConfig(func(c *oauthproxy.Config) { c.TokenStorage = store }))
 		for name, clientName := range spoofingNames {
 			t.Run(name, func(t *testing.T) {
@@ -81,7 +82,7 @@ func TestSecurity_S21_ClientNameWithInvisibleOrBidiCharactersRefused(t *testing.
 		for name, clientName := range spoofingNames {
 			t.Run(name, func(t *testing.T) {
 				clientID, pool := s21MetadataDocument(t, clientName)
-				store := newAuditStore(time.Now)
+				store := newRecordingStore(storage.NewMemory())
 				e := newEnv(t, withCIMD(pool, true), withConfig(func(c *oauthproxy.Config) { c.TokenStorage = store }))
 				mark := store.mark()
 				h := e.secAuthorize(newSecBrowser(t), authorizeParams(registered{ID: clientID}, pkce.Challenge(pkce.GenerateVerifier())))
@@ -105,7 +106,7 @@ func TestSecurity_S21_ClientNameWithInvisibleOrBidiCharactersRefused(t *testing.
 // names were checked, with bidi, zero-width and line-break characters in its
 // name, is shown on the consent page without them.
 func TestSecurity_S21_ConsentPageCleansStoredClientName(t *testing.T) {
-	store := newAuditStore(time.Now)
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withConfig(func(c *oauthproxy.Config) {
 		c.TokenStorage = store
 		c.DisableEncryption = true // so the test can rewrite the stored record

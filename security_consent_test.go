@@ -15,6 +15,7 @@ import (
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -52,7 +53,7 @@ func TestSecurity_S08_ConsentPageEscapesScopes(t *testing.T) {
 }
 
 func TestSecurity_S08_ConsentPostNeedsCSRFTokenBoundToCookie(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.register("none")
 	b := newSecBrowser(t)
@@ -89,7 +90,7 @@ func TestSecurity_S08_ConsentPostNeedsCSRFTokenBoundToCookie(t *testing.T) {
 				assert.Less(t, h.Status, 500, h.Body)
 				assert.Nil(t, h.Location, "a refused consent sends the browser nowhere")
 				assert.Nil(t, h.cookie("oauthproxy-bind"), "no browser binding without consent")
-				assert.Empty(t, store.since(mark), "a refused consent changes nothing")
+				assert.Empty(t, store.changedSince(mark), "a refused consent changes nothing")
 			})
 		}
 	}

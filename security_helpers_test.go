@@ -1,7 +1,6 @@
 package oauthproxy_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauthproxy-go/oauthproxy"
@@ -28,62 +26,6 @@ func newSecClock() *secClock { return newStepClock() }
 // withSecClock makes the proxy read time from clk.
 func withSecClock(clk *secClock) envOption {
 	return withConfig(func(c *oauthproxy.Config) { c.Now = clk.Now })
-}
-
-// secStore wraps a TokenStorage and records the calls that change state,
-// so a test can prove a refused request changed nothing (S14). Writes to
-// registered clients ("client:" keys) are left out: refreshing a client's
-// idle expiry on use is bookkeeping, not a change an attacker can cause.
-type secStore struct {
-	storage.TokenStorage
-	mu  sync.Mutex
-	ops []string
-}
-
-func newSecStore() *secStore {
-	return &secStore{TokenStorage: storage.NewMemory()}
-}
-
-func (s *secStore) record(op, key string) {
-	if strings.HasPrefix(key, "client:") {
-		return
-	}
-	ns, _, _ := strings.Cut(key, ":")
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ops = append(s.ops, op+" "+ns)
-}
-
-func (s *secStore) Save(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	s.record("save", key)
-	return s.TokenStorage.Save(ctx, key, value, ttl)
-}
-
-func (s *secStore) Take(ctx context.Context, key string) ([]byte, error) {
-	s.record("take", key)
-	return s.TokenStorage.Take(ctx, key)
-}
-
-func (s *secStore) Delete(ctx context.Context, key string) error {
-	s.record("delete", key)
-	return s.TokenStorage.Delete(ctx, key)
-}
-
-// Persistent reports false, like the memory store it wraps.
-func (s *secStore) Persistent() bool { return false }
-
-// mark returns a position in the record for since.
-func (s *secStore) mark() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.ops)
-}
-
-// since lists the state changes recorded after mark.
-func (s *secStore) since(mark int) []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.ops[mark:]...)
 }
 
 // withSecStore makes the proxy keep its state in s.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,7 +21,7 @@ import (
 // S02 PKCE
 
 func TestSecurity_S02_AuthorizeRequiresS256Challenge(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.register("none")
 	challenge := pkce.Challenge(pkce.GenerateVerifier())
@@ -59,13 +60,13 @@ func TestSecurity_S02_AuthorizeRequiresS256Challenge(t *testing.T) {
 			assert.Equal(t, "client-state-123", got.Get("state"))
 			assert.Equal(t, e.srv.URL, got.Get("iss"))
 			assert.Empty(t, got.Get("code"))
-			assert.Empty(t, store.since(mark), "a refused request records no transaction")
+			assert.Empty(t, store.changedSince(mark), "a refused request records no transaction")
 		})
 	}
 }
 
 func TestSecurity_S02_TokenChecksVerifier(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.register("none")
 	code, verifier := e.code(c)
@@ -95,7 +96,7 @@ func TestSecurity_S02_TokenChecksVerifier(t *testing.T) {
 			assert.Equal(t, http.StatusBadRequest, res.Status)
 			assert.Equal(t, tc.wantError, res.str("error"))
 			assert.Empty(t, res.str("access_token"))
-			assert.Empty(t, store.since(mark), "a refused exchange leaves the code in place")
+			assert.Empty(t, store.changedSince(mark), "a refused exchange leaves the code in place")
 		})
 	}
 
@@ -110,7 +111,7 @@ func TestSecurity_S02_TokenChecksVerifier(t *testing.T) {
 func TestSecurity_S03_ConfidentialClientMustAuthenticate(t *testing.T) {
 	for _, method := range []string{"client_secret_basic", "client_secret_post"} {
 		t.Run(method, func(t *testing.T) {
-			store := newSecStore()
+			store := newRecordingStore(storage.NewMemory())
 			e := newEnv(t, withSecStore(store))
 			c := e.register(method)
 			require.NotEmpty(t, c.Secret)
@@ -158,7 +159,7 @@ func TestSecurity_S03_ConfidentialClientMustAuthenticate(t *testing.T) {
 						assert.True(t, strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Basic"),
 							"WWW-Authenticate after Basic: %q", res.Header.Get("WWW-Authenticate"))
 					}
-					assert.Empty(t, store.since(mark), "a refused client changes nothing")
+					assert.Empty(t, store.changedSince(mark), "a refused client changes nothing")
 				})
 			}
 
@@ -224,7 +225,7 @@ func TestSecurity_S04_CodeIsSingleUse(t *testing.T) {
 }
 
 func TestSecurity_S04_CodeIsBoundToClient(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	owner := e.register("none")
 	for _, thief := range []registered{e.register("none"), e.register("client_secret_basic")} {
@@ -234,7 +235,7 @@ func TestSecurity_S04_CodeIsBoundToClient(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, res.Status, thief.AuthMethod)
 		assert.Equal(t, "invalid_grant", res.str("error"))
 		assert.Empty(t, res.str("access_token"))
-		assert.Empty(t, store.since(mark), "another client's attempt leaves the code in place")
+		assert.Empty(t, store.changedSince(mark), "another client's attempt leaves the code in place")
 
 		res = e.exchange(owner, code, verifier)
 		assert.Equal(t, http.StatusOK, res.Status, "the rightful client still redeems it: %v", res.Body)

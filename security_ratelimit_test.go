@@ -172,33 +172,19 @@ func lastEvent(l *eventLog, typ oauthproxy.EventType) oauthproxy.Event {
 	return oauthproxy.Event{}
 }
 
-// saveCountingStore counts every Save, client records included, to prove a
-// refused request stored nothing.
-type saveCountingStore struct {
-	storage.TokenStorage
-	saves atomic.Int64
-}
-
-func (s *saveCountingStore) Save(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	s.saves.Add(1)
-	return s.TokenStorage.Save(ctx, key, value, ttl)
-}
-
-func (s *saveCountingStore) Persistent() bool { return false }
-
 // TestSecurity_S20_RefusedRequestNeverReachesHandler: a refused registration
 // stores no client, and a refused code exchange does not spend the code.
 func TestSecurity_S20_RefusedRequestNeverReachesHandler(t *testing.T) {
-	store := &saveCountingStore{TokenStorage: storage.NewMemory()}
+	store := newRecordingStore(storage.NewMemory())
 	l := &eventLog{}
 	e := newEnv(t, withEventLog(l), withSecStore(store), withRateLimits(oauthproxy.RateLimits{
 		Register: ratelimit.PerMinute(2), Token: ratelimit.PerMinute(1),
 	}))
 	c := e.register("none")
 	require.Equal(t, http.StatusCreated, rlRegister("", nil).send(t, e.srv.URL).Status)
-	saves := store.saves.Load()
+	saves := len(store.saves())
 	requireRateLimited(t, rlRegister("", nil).send(t, e.srv.URL), time.Minute)
-	assert.Equal(t, saves, store.saves.Load(), "the refused registration stored nothing")
+	assert.Equal(t, saves, len(store.saves()), "the refused registration stored nothing")
 	assert.Len(t, eventsOf(l, oauthproxy.EventClientRegistered), 2)
 
 	// A code, then the token budget of 127.0.0.1 spent on a bad request.

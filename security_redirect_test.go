@@ -9,6 +9,7 @@ import (
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -17,7 +18,7 @@ import (
 // S01 redirect URIs
 
 func TestSecurity_S01_RegistrationRefusesUnsafeRedirectURIs(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 
 	for _, tc := range []struct{ name, uri string }{
@@ -43,7 +44,7 @@ func TestSecurity_S01_RegistrationRefusesUnsafeRedirectURIs(t *testing.T) {
 			assert.Equal(t, http.StatusBadRequest, res.Status)
 			assert.Equal(t, "invalid_redirect_uri", res.str("error"))
 			assert.Empty(t, res.str("client_id"))
-			assert.Empty(t, store.since(mark), "a refused registration stores nothing")
+			assert.Empty(t, store.changedSince(mark), "a refused registration stores nothing")
 
 			// One bad URI among good ones fails the whole registration.
 			res = secRegister(t, e.srv.URL, secRegistrationBody("none", clientRedirect, tc.uri))

@@ -14,6 +14,7 @@ import (
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
 	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -39,7 +40,7 @@ func sgForeignResources(base string) []string {
 
 func TestSecurity_S10_AuthorizeRefusesForeignResource(t *testing.T) {
 	t.Parallel()
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.register("none")
 	for _, resource := range sgForeignResources(e.srv.URL) {
@@ -52,7 +53,7 @@ func TestSecurity_S10_AuthorizeRefusesForeignResource(t *testing.T) {
 		assert.Equal(t, "client-state-123", q.Get("state"), resource)
 		assert.Equal(t, e.srv.URL, q.Get("iss"), resource)
 		assert.Empty(t, q.Get("code"), resource)
-		assert.Empty(t, store.since(mark), "%s: no transaction is recorded", resource)
+		assert.Empty(t, store.changedSince(mark), "%s: no transaction is recorded", resource)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
 	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -221,7 +222,7 @@ func TestSecurity_S13_RedirectsAreNever307(t *testing.T) {
 // S14 input handling
 
 func TestSecurity_S14_OversizedBodiesRefused(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.register("none")
 	big := strings.Repeat("a", 2<<20)
@@ -247,13 +248,13 @@ func TestSecurity_S14_OversizedBodiesRefused(t *testing.T) {
 			require.NoError(t, json.NewDecoder(rec.Body).Decode(&body))
 			assert.Equal(t, tc.wantError, body["error"])
 			assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
-			assert.Empty(t, store.since(mark))
+			assert.Empty(t, store.changedSince(mark))
 		})
 	}
 }
 
 func TestSecurity_S14_StrictRegistrationJSON(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	good := secRegistrationBody("none", clientRedirect)
 	for _, tc := range []struct{ name, body string }{
@@ -281,14 +282,14 @@ func TestSecurity_S14_StrictRegistrationJSON(t *testing.T) {
 			assert.Equal(t, http.StatusBadRequest, res.Status, "%v", res.Body)
 			assert.Equal(t, "invalid_client_metadata", res.str("error"))
 			assert.Empty(t, res.str("client_id"))
-			assert.Empty(t, store.since(mark), "a refused registration stores nothing")
+			assert.Empty(t, store.changedSince(mark), "a refused registration stores nothing")
 		})
 	}
 	assert.Equal(t, http.StatusCreated, secRegister(t, e.srv.URL, good).Status)
 }
 
 func TestSecurity_S14_RepeatedTokenParameterRefused(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.register("none")
 	code, verifier := e.code(c)
@@ -308,7 +309,7 @@ func TestSecurity_S14_RepeatedTokenParameterRefused(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, http.StatusBadRequest, res.Status)
 			assert.Equal(t, "invalid_request", res.str("error"))
-			assert.Empty(t, store.since(mark))
+			assert.Empty(t, store.changedSince(mark))
 		})
 	}
 	res, err := secToken(e.srv.URL, valid, "", "")

@@ -75,7 +75,7 @@ func TestSecurity_S15_NoSecretsInStorage(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			store := newSGRecordStore(storage.NewMemory())
+			store := newRecordingStore(storage.NewMemory())
 			rec := &sgUpstreamRecorder{}
 			e := newEnv(t, withSecStore(store), withSGUpstreamRecorder(rec), withConfig(func(c *oauthproxy.Config) {
 				if !tc.encrypt {
@@ -109,7 +109,7 @@ func TestSecurity_S15_NoSecretsInStorage(t *testing.T) {
 				sealed[fmt.Sprintf("upstream token #%d", i+1)] = s
 			}
 
-			saves := store.allSaves()
+			saves := store.saves()
 			require.NotEmpty(t, saves)
 			clientSaved := false
 			for _, s := range saves {
@@ -157,7 +157,7 @@ func TestSecurity_S15_SealedValuesAreVersionedAndNameTheirKey(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			store := newSGRecordStore(storage.NewMemory())
+			store := newRecordingStore(storage.NewMemory())
 			e := newEnv(t, withSecStore(store), withConfig(func(c *oauthproxy.Config) {
 				if tc.keys != nil {
 					c.EncryptionKey, c.EncryptionKeys = nil, tc.keys
@@ -170,7 +170,7 @@ func TestSecurity_S15_SealedValuesAreVersionedAndNameTheirKey(t *testing.T) {
 			require.Len(t, kid, 4)
 			const nonceSize, tagSize = 12, 16
 			nonces := map[string]string{}
-			saves := store.allSaves()
+			saves := store.saves()
 			require.NotEmpty(t, saves)
 			for _, s := range saves {
 				require.GreaterOrEqual(t, len(s.Value), 1+4+nonceSize+tagSize, s.Key)
@@ -301,7 +301,7 @@ func TestSecurity_S15_KeyRotationKeepsSessions(t *testing.T) {
 	k1, k2 := sgKey("1"), sgKey("2")
 	e1, e2 := sgKey("a"), sgKey("b")
 	mem := storage.NewMemory()
-	store := newSGRecordStore(mem)
+	store := newRecordingStore(mem)
 	e := newEnv(t, withSecStore(store), withConfig(func(c *oauthproxy.Config) {
 		c.JWTSigningKey, c.JWTSigningKeys = nil, [][]byte{k1}
 		c.EncryptionKey, c.EncryptionKeys = nil, [][]byte{e1}
@@ -314,7 +314,7 @@ func TestSecurity_S15_KeyRotationKeepsSessions(t *testing.T) {
 	require.Equal(t, opcrypto.KeyID(k1), sgJWTHeader(t, access)["kid"])
 	before, err := e.proxy.LoadUpstreamTokens(ctx, access)
 	require.NoError(t, err)
-	sealedWithE1 := store.allSaves()
+	sealedWithE1 := store.saves()
 
 	// Proxy 2: new keys first, old ones kept, over the same storage.
 	cfg2 := e.cfg
@@ -331,7 +331,7 @@ func TestSecurity_S15_KeyRotationKeepsSessions(t *testing.T) {
 	require.NoError(t, err, "a grant sealed with the old key opens")
 	assert.Equal(t, before.AccessToken, after.AccessToken)
 
-	mark := len(store.allSaves())
+	mark := len(store.saves())
 	status, body := sgRefreshThrough(t, p2, e.cfg.BaseURL, c, tok.str("refresh_token"))
 	require.Equal(t, http.StatusOK, status, "a refresh token stored under the old key refreshes: %v", body)
 	newAccess, _ := body["access_token"].(string)
@@ -340,7 +340,7 @@ func TestSecurity_S15_KeyRotationKeepsSessions(t *testing.T) {
 	_, err = p2.VerifyAccessToken(ctx, newAccess)
 	require.NoError(t, err)
 	kid2, _ := hex.DecodeString(opcrypto.KeyID(e2))
-	for _, s := range store.allSaves()[mark:] {
+	for _, s := range store.saves()[mark:] {
 		assert.Equal(t, kid2, s.Value[1:5], "%s is sealed with the new key", s.Key)
 	}
 	status, body = sgRefreshThrough(t, p2, e.cfg.BaseURL, c, newRefresh)
@@ -490,7 +490,7 @@ func TestSecurity_S14_IdleClientRegistrationExpires(t *testing.T) {
 
 func TestSecurity_S14_RegistrationMetadataIsBounded(t *testing.T) {
 	t.Parallel()
-	store := newSGRecordStore(storage.NewMemory())
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	uris := func(n int) []string {
 		out := make([]string, n)
@@ -533,7 +533,7 @@ func TestSecurity_S14_RegistrationMetadataIsBounded(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, res.Status, "%s: %v", tc.name, res.Body)
 		assert.Equal(t, tc.wantErr, res.str("error"), tc.name)
 		assert.Empty(t, res.str("client_id"), tc.name)
-		assert.Empty(t, store.opsSince(mark), "%s: nothing is stored", tc.name)
+		assert.Empty(t, store.since(mark), "%s: nothing is stored", tc.name)
 	}
 
 	// At the limits, registration works (and the store sees it).
@@ -546,5 +546,5 @@ func TestSecurity_S14_RegistrationMetadataIsBounded(t *testing.T) {
 		"token_endpoint_auth_method": "client_secret_post",
 	}))
 	require.Equal(t, http.StatusCreated, res.Status, "%v", res.Body)
-	assert.NotEmpty(t, store.opsSince(mark))
+	assert.NotEmpty(t, store.since(mark))
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauthproxy-go/oauthproxy"
 	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -47,7 +48,7 @@ func TestSecurity_S06_ConcurrentRefreshSucceedsOnce(t *testing.T) {
 }
 
 func TestSecurity_S06_RefreshTokenIsBoundToClient(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	owner := e.register("client_secret_post")
 	tok := e.secTokens(owner)
@@ -57,14 +58,14 @@ func TestSecurity_S06_RefreshTokenIsBoundToClient(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, res.Status, thief.AuthMethod)
 		assert.Equal(t, "invalid_grant", res.str("error"))
 		assert.Empty(t, res.str("access_token"))
-		assert.Empty(t, store.since(mark), "another client's attempt leaves the refresh token in place")
+		assert.Empty(t, store.changedSince(mark), "another client's attempt leaves the refresh token in place")
 	}
 	res := e.refresh(owner, tok.str("refresh_token"))
 	assert.Equal(t, http.StatusOK, res.Status, "the owner can still refresh: %v", res.Body)
 }
 
 func TestSecurity_S06_RefreshMayOnlyNarrowScope(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.register("none")
 	tok := e.secTokens(c) // scope "openid email"
@@ -77,7 +78,7 @@ func TestSecurity_S06_RefreshMayOnlyNarrowScope(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, res.Status, scope)
 		assert.Equal(t, "invalid_scope", res.str("error"), scope)
 		assert.Empty(t, res.str("access_token"))
-		assert.Empty(t, store.since(mark), "a refused refresh leaves the token in place")
+		assert.Empty(t, store.changedSince(mark), "a refused refresh leaves the token in place")
 	}
 
 	res := e.token(c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "scope": {"openid"}})

@@ -10,6 +10,7 @@ import (
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,7 +26,7 @@ func withPatterns(patterns ...string) envOption {
 // old configuration still honours the same code and refresh token.
 func TestSecurity_S22_TightenedRedirectPatternsCutOffOldClients(t *testing.T) {
 	const keptRedirect = "http://127.0.0.1:9/kept/callback"
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	before := newEnv(t, withSecStore(store), withPatterns("http://127.0.0.1")) // any port, any path
 	c := before.register("client_secret_basic")
 	tok := before.secTokens(c)
@@ -40,7 +41,7 @@ func TestSecurity_S22_TightenedRedirectPatternsCutOffOldClients(t *testing.T) {
 		secErrorPage(t, h, http.StatusBadRequest)
 		assert.Contains(t, h.Body, "<code>invalid_request</code>")
 		assert.Contains(t, h.Body, "no longer allowed")
-		assert.Empty(t, store.since(mark))
+		assert.Empty(t, store.changedSince(mark))
 	})
 
 	t.Run("token refuses the code, which stays unspent", func(t *testing.T) {
@@ -49,7 +50,7 @@ func TestSecurity_S22_TightenedRedirectPatternsCutOffOldClients(t *testing.T) {
 		assert.Equal(t, http.StatusBadRequest, res.Status, "%v", res.Body)
 		assert.Equal(t, "invalid_grant", res.str("error"))
 		assert.Empty(t, res.Header.Get("WWW-Authenticate"), "the client did authenticate")
-		assert.Empty(t, store.since(mark))
+		assert.Empty(t, store.changedSince(mark))
 		assert.Equal(t, http.StatusOK, before.exchange(c, code, verifier).Status, "the refusal spent nothing")
 	})
 
@@ -58,7 +59,7 @@ func TestSecurity_S22_TightenedRedirectPatternsCutOffOldClients(t *testing.T) {
 		res := after.refresh(c, tok.str("refresh_token"))
 		assert.Equal(t, http.StatusBadRequest, res.Status, "%v", res.Body)
 		assert.Equal(t, "invalid_grant", res.str("error"))
-		assert.Empty(t, store.since(mark))
+		assert.Empty(t, store.changedSince(mark))
 		assert.Equal(t, http.StatusOK, before.refresh(c, tok.str("refresh_token")).Status, "the refusal spent nothing")
 	})
 
@@ -78,7 +79,7 @@ func TestSecurity_S22_TightenedRedirectPatternsCutOffOldClients(t *testing.T) {
 // under the old patterns and finished under the new ones gets an error page
 // at the consent page and at the callback, never a redirect with a code.
 func TestSecurity_S22_TightenedPatternsCutOffInFlightSignIns(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	before := newEnv(t, withSecStore(store), withPatterns("http://127.0.0.1"))
 	c := before.register("none")
 	after := newEnv(t, withSecStore(store), withPatterns("http://127.0.0.1/elsewhere"))
@@ -104,7 +105,7 @@ func TestSecurity_S22_TightenedPatternsCutOffInFlightSignIns(t *testing.T) {
 // refused on use, though its cached record is not fetched again.
 func TestSecurity_S22_TightenedPatternsCutOffCachedMetadataDocumentClients(t *testing.T) {
 	clientID, pool := metadataDocumentServer(t, clientRedirect)
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	before := newEnv(t, withSecStore(store), withCIMD(pool, true))
 	c := registered{ID: clientID, AuthMethod: "none"}
 	code, verifier := before.code(c) // fetches and caches the document
@@ -116,5 +117,5 @@ func TestSecurity_S22_TightenedPatternsCutOffCachedMetadataDocumentClients(t *te
 	assert.Contains(t, h.Body, "<code>invalid_request</code>", "refused by the check on use, not by a new fetch")
 	res := after.exchange(c, code, verifier)
 	assert.Equal(t, "invalid_grant", res.str("error"), "%v", res.Body)
-	assert.Empty(t, store.since(mark))
+	assert.Empty(t, store.changedSince(mark))
 }

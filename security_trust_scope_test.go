@@ -13,6 +13,7 @@ import (
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
 	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -117,7 +118,7 @@ func (e *env) registerWithScope(scope string) registered {
 // it is not about client_id or redirect_uri), gets the default set narrowed
 // to it when it requests nothing, and cannot widen it at refresh.
 func TestSecurity_S22_RegisteredScopeLimitsRequests(t *testing.T) {
-	store := newSecStore()
+	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.registerWithScope("openid email")
 
@@ -128,7 +129,7 @@ func TestSecurity_S22_RegisteredScopeLimitsRequests(t *testing.T) {
 	assert.Equal(t, "invalid_scope", got.Get("error"))
 	assert.Equal(t, "client-state-123", got.Get("state"))
 	assert.Equal(t, e.srv.URL, got.Get("iss"))
-	assert.Empty(t, store.since(mark), "a refused request stores nothing")
+	assert.Empty(t, store.changedSince(mark), "a refused request stores nothing")
 
 	assert.Equal(t, "openid", e.loginWithScope(c, "openid").str("scope"), "within the registered scope")
 	tok := e.loginWithScope(c, "")
@@ -138,7 +139,7 @@ func TestSecurity_S22_RegisteredScopeLimitsRequests(t *testing.T) {
 
 	t.Run("no registered scope among the defaults", func(t *testing.T) {
 		// Registered while the server offered "repo"; it no longer does.
-		store := newSecStore()
+		store := newRecordingStore(storage.NewMemory())
 		before := newEnv(t, withSecStore(store), withConfig(func(c *oauthproxy.Config) {
 			c.Scopes = []string{"openid", "email", "profile", "repo"}
 		}))
@@ -149,6 +150,6 @@ func TestSecurity_S22_RegisteredScopeLimitsRequests(t *testing.T) {
 		mark := store.mark()
 		got := secClientRedirect(t, after.secAuthorize(newSecBrowser(t), q), clientRedirect)
 		assert.Equal(t, "invalid_scope", got.Get("error"), "no unscoped request goes upstream")
-		assert.Empty(t, store.since(mark))
+		assert.Empty(t, store.changedSince(mark))
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -27,7 +28,7 @@ func TestShutdown_DestroyDuringTraffic(t *testing.T) {
 	leakBaseline := goleak.IgnoreCurrent()
 	t.Run("traffic", func(t *testing.T) {
 		const workers, before, after, maxFlows = 8, 40, 40, 2000
-		store := newAuditStore(time.Now)
+		store := newRecordingStore(storage.NewMemory())
 		rig := newShutRig(t, soakRigOptions{Concurrency: workers, Serve: true, Store: store, Config: func(c *oauthproxy.Config) {
 			c.CleanupInterval = 5 * time.Millisecond
 		}})
