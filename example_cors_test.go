@@ -10,7 +10,7 @@ import (
 )
 
 // ExampleProxy_CORS narrows the web origins that may call the protected
-// resource, as the README's "Browser clients" shows: the listed origin's
+// resource, as docs/browser-clients.md shows: the listed origin's
 // preflight is answered without a token and its 401 is readable; another
 // origin's preflight is refused before the MCP handler.
 func ExampleProxy_CORS() {

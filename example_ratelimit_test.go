@@ -11,8 +11,8 @@ import (
 	"github.com/oauthproxy-go/oauthproxy/ratelimit"
 )
 
-// ExampleRateLimits turns rate limiting on, as the README's "Limits, quotas
-// and rate limits" shows: the eleventh registration from one address within a
+// ExampleRateLimits turns rate limiting on, as docs/limits.md
+// shows: the eleventh registration from one address within a
 // minute is refused with 429 and Retry-After.
 func ExampleRateLimits() {
 	idp := oauthproxytest.NewServer(oauthproxytest.Options{ClientID: "proxy", ClientSecret: "s3cret"})

@@ -18,17 +18,7 @@ import (
 // clients without a valid token, auth.RequireBearerToken hands the token's
 // claims to the go-sdk, and the tool reads them with ClaimsFromRequest.
 func Example() {
-	p, err := oauthproxy.New(oauthproxy.Config{
-		BaseURL:                       "https://mcp.example.com",
-		UpstreamAuthorizationEndpoint: "https://github.com/login/oauth/authorize",
-		UpstreamTokenEndpoint:         "https://github.com/login/oauth/access_token",
-		UpstreamClientID:              "github-client-id",
-		UpstreamClientSecret:          "github-client-secret",
-		Logger:                        slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		panic(err)
-	}
+	p := newProxy() // oauthproxy.New(cfg), as in the quick start
 	defer p.Destroy()
 
 	server := mcp.NewServer(&mcp.Implementation{Name: "example", Version: "1.0.0"}, nil)
@@ -52,4 +42,20 @@ func Example() {
 	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
 	// Output:
 	// 401 Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"
+}
+
+// newProxy is a proxy for the examples; nothing is fetched until a user signs in.
+func newProxy() *oauthproxy.Proxy {
+	p, err := oauthproxy.New(oauthproxy.Config{
+		BaseURL:                       "https://mcp.example.com",
+		UpstreamAuthorizationEndpoint: "https://github.com/login/oauth/authorize",
+		UpstreamTokenEndpoint:         "https://github.com/login/oauth/access_token",
+		UpstreamClientID:              "github-client-id",
+		UpstreamClientSecret:          "github-client-secret",
+		Logger:                        slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		panic(err)
+	}
+	return p
 }
