@@ -341,3 +341,32 @@ func TestUpstreamTokenSource_NeverPrintsTokens(t *testing.T) {
 		}
 	})
 }
+
+// Two replicas on one storage: a refresh through A's source is stored for
+// B's (no second refresh, which the rotating provider would refuse), and a
+// revocation on A stops B's source at once.
+func TestUpstreamTokenSource_Replicas(t *testing.T) {
+	d := newDirect(t, withIdP(withUpstreamTTL), withIdP(func(o *oauthproxytest.Options) { o.RotateRefreshTokens = true }))
+	b, err := oauthproxy.New(d.cfg) // same storage, keys, upstream and clock
+	require.NoError(t, err)
+	t.Cleanup(b.Destroy)
+	c := d.register("none")
+	tr := d.tokens(c)
+	claims, err := b.VerifyAccessToken(d.ctx, tr.AccessToken)
+	require.NoError(t, err)
+
+	d.clock.Advance(upstreamTTL)
+	tsA, _ := d.sourceFor(tr.AccessToken)
+	tokA, err := tsA.Token()
+	require.NoError(t, err)
+	tsB, err := b.UpstreamTokenSource(d.ctx, claims)
+	require.NoError(t, err)
+	tokB, err := tsB.Token()
+	require.NoError(t, err)
+	assert.Equal(t, tokA.AccessToken, tokB.AccessToken)
+	assert.Equal(t, 1, d.idp.Stats().Refreshes)
+
+	require.NoError(t, d.p.RevokeToken(d.ctx, &oauthproxy.RevocationRequest{Token: tr.RefreshToken, Client: creds(c)}))
+	_, err = tsB.Token()
+	assert.ErrorIs(t, err, oauthproxy.ErrTokenRevoked)
+}
