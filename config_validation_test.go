@@ -119,7 +119,7 @@ func TestNew_Validation(t *testing.T) {
 		{"negative CleanupInterval", func(c *oauthproxy.Config) { c.CleanupInterval = -time.Second }, "CleanupInterval"},
 
 		{"unknown UpstreamTokenEndpointAuthMethod", func(c *oauthproxy.Config) { c.UpstreamTokenEndpointAuthMethod = "private_key_jwt" }, "UpstreamTokenEndpointAuthMethod"},
-		{"none as UpstreamTokenEndpointAuthMethod", func(c *oauthproxy.Config) { c.UpstreamTokenEndpointAuthMethod = "none" }, "UpstreamTokenEndpointAuthMethod"},
+		{"none as UpstreamTokenEndpointAuthMethod with a secret", func(c *oauthproxy.Config) { c.UpstreamTokenEndpointAuthMethod = "none" }, "UpstreamClientSecret"},
 
 		{"short JWTSigningKey", func(c *oauthproxy.Config) { c.JWTSigningKey = short }, "JWTSigningKey"},
 		{"short ConsentSigningKey", func(c *oauthproxy.Config) { c.ConsentSigningKey = short }, "ConsentSigningKey"},

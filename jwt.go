@@ -52,6 +52,10 @@ type Claims struct {
 	TokenID   string         // jti
 	GrantID   string         // the grant the token belongs to
 	Extra     map[string]any // identity claims from the ClaimsExtractor (email, name …)
+
+	// passThrough is, in pass-through mode only, the bearer token itself:
+	// the upstream's access token, for UpstreamTokenSource.
+	passThrough *upstreamBearer
 }
 
 // tokenSigner issues and verifies the proxy's access-token JWTs (RFC 9068) with

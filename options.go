@@ -67,7 +67,11 @@ type Config struct {
 	UpstreamClientID     string
 	UpstreamClientSecret string
 	// UpstreamTokenEndpointAuthMethod is how the proxy authenticates at the upstream
-	// token endpoint: "client_secret_basic" (default) or "client_secret_post".
+	// token endpoint: "client_secret_basic" (default), "client_secret_post", or
+	// "none" for an upstream client registered as public (RFC 6749 §2.1), which
+	// sends only its client_id and relies on the S256 PKCE the proxy always
+	// uses upstream. UpstreamClientSecret is required unless "none", and must
+	// be empty with "none".
 	UpstreamTokenEndpointAuthMethod string
 	// UpstreamIssuer, when set, must be the iss of the id_tokens the upstream
 	// token endpoint returns (OIDC Core §3.1.3.7). The providers presets set it
@@ -91,6 +95,13 @@ type Config struct {
 	// ExtraAuthorizationParams are added to the upstream authorization request,
 	// e.g. Google's access_type=offline and prompt=consent.
 	ExtraAuthorizationParams map[string]string
+	// ExtraTokenParams are added to every upstream token request, the code
+	// exchange and each refresh, e.g. an audience or resource the provider
+	// wants at its token endpoint. The parameters the
+	// proxy sets itself (grant_type, code, redirect_uri, code_verifier,
+	// refresh_token, scope, client_id, client_secret, client_assertion,
+	// client_assertion_type) cannot be given: New refuses them.
+	ExtraTokenParams map[string]string
 
 	// DisableTokenSwap turns on pass-through mode: clients receive the upstream's
 	// own tokens. By default (swap mode) clients get short-lived JWTs from the proxy
@@ -293,6 +304,7 @@ func (s *settings) validateAndDefault() error {
 	s.AllowedRedirectURIPatterns = slices.Clone(s.AllowedRedirectURIPatterns)
 	s.PassthroughClaims = slices.Clone(s.PassthroughClaims)
 	s.ExtraAuthorizationParams = maps.Clone(s.ExtraAuthorizationParams)
+	s.ExtraTokenParams = maps.Clone(s.ExtraTokenParams)
 	var errs []error
 	check := func(err error) {
 		if err != nil {
@@ -324,17 +336,7 @@ func (s *settings) validateAndDefault() error {
 	if s.UpstreamClientID == "" {
 		check(errors.New("UpstreamClientID is required"))
 	}
-	if s.UpstreamClientSecret == "" {
-		check(errors.New("UpstreamClientSecret is required"))
-	}
-	switch s.UpstreamTokenEndpointAuthMethod {
-	case "":
-		s.UpstreamTokenEndpointAuthMethod = AuthMethodClientSecretBasic
-	case AuthMethodClientSecretBasic, AuthMethodClientSecretPost:
-	default:
-		check(fmt.Errorf("UpstreamTokenEndpointAuthMethod %q is not one of %q, %q",
-			s.UpstreamTokenEndpointAuthMethod, AuthMethodClientSecretBasic, AuthMethodClientSecretPost))
-	}
+	check(s.upstreamClientDefaults())
 
 	if s.RedirectPath == "" {
 		s.RedirectPath = DefaultRedirectPath

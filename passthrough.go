@@ -152,5 +152,7 @@ func (p *Proxy) verifyPassThrough(ctx context.Context, token string) (*Claims, e
 		ExpiresAt: rec.ExpiresAt,
 		GrantID:   rec.GrantID,
 		Extra:     rec.Claims,
+
+		passThrough: &upstreamBearer{token: token},
 	}, nil
 }

@@ -55,6 +55,7 @@ func New(cfg Config) (*Proxy, error) {
 			ClientID:     s.UpstreamClientID,
 			ClientSecret: s.UpstreamClientSecret,
 			AuthMethod:   s.UpstreamTokenEndpointAuthMethod,
+			ExtraParams:  s.ExtraTokenParams,
 		},
 		tokens:       newTokenSigner(s.jwtKeys, s.BaseURL, s.Now),
 		cimd:         newCIMDFetcher(s),

@@ -266,7 +266,8 @@ func clientMayRefresh(c *clientRecord) bool {
 // API on the user's behalf. Errors wrap ErrInvalidToken, ErrTokenExpired or
 // ErrTokenRevoked (test with errors.Is); a storage failure is returned as is.
 // In pass-through mode the token is the upstream token itself and is returned
-// once the proxy confirms it issued it.
+// once the proxy confirms it issued it. A tool that only calls the provider's
+// API is simpler with UpstreamTokenSource, which takes the claims it has.
 func (p *Proxy) LoadUpstreamTokens(ctx context.Context, accessToken string) (*UpstreamTokens, error) {
 	if p.cfg.DisableTokenSwap {
 		if _, err := p.verifyPassThrough(ctx, accessToken); err != nil {

@@ -1,8 +1,9 @@
 // Package mcpauth connects an oauthproxy.Proxy to the official MCP Go SDK
 // (github.com/modelcontextprotocol/go-sdk): a TokenVerifier for its
 // auth.RequireBearerToken middleware, the RFC 9728 document for its
-// auth.ProtectedResourceMetadataHandler, and ClaimsFromRequest to read the
-// caller's claims inside a tool handler.
+// auth.ProtectedResourceMetadataHandler, ClaimsFromRequest to read the
+// caller's claims inside a tool handler, and UpstreamTokenSource to call the
+// provider's API as the caller.
 //
 // # Which middleware
 //

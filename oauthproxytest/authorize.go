@@ -122,7 +122,7 @@ func (s *Server) parseAuthorize(q url.Values) (authRequest, *oauthError) {
 	switch {
 	case challenge == "" && method != "":
 		return req, errorf("invalid_request", "code_challenge_method without code_challenge")
-	case challenge == "" && s.opts.RequirePKCE:
+	case challenge == "" && (s.opts.RequirePKCE || s.opts.AuthMethod == AuthMethodNone):
 		return req, errorf("invalid_request", "code_challenge is required")
 	case challenge == "":
 	case method != "S256":

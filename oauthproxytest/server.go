@@ -37,6 +37,9 @@ import (
 const (
 	AuthMethodBasic = "client_secret_basic"
 	AuthMethodPost  = "client_secret_post"
+	// AuthMethodNone is a public client (RFC 6749 §2.1): it sends only its
+	// client_id, and must use PKCE (RFC 9700 §2.1.1).
+	AuthMethodNone = "none"
 )
 
 // codeTTL is how long an authorization code stays valid; RFC 6749 §4.1.2
@@ -58,9 +61,14 @@ var DefaultUser = User{Subject: "user-1", Name: "Test User", Email: "user@exampl
 // zero value selects the standards-conforming default.
 type Options struct {
 	// ClientID and ClientSecret identify the one pre-registered client (the proxy).
+	// ClientSecret is required, except for a public client (AuthMethodNone),
+	// which has none.
 	ClientID, ClientSecret string
 	// AuthMethod is the client authentication the token endpoint requires:
-	// AuthMethodBasic (the default) or AuthMethodPost. Any other method is refused.
+	// AuthMethodBasic (the default), AuthMethodPost, or AuthMethodNone for a
+	// public client, whose token requests must carry client_id and no
+	// credentials and whose authorization requests must carry an S256
+	// code_challenge. Any other method is refused.
 	AuthMethod string
 	// User is who logs in; the zero value means DefaultUser.
 	User User
@@ -226,9 +234,11 @@ func NewServer(opts Options) *Server {
 // and Start's t.Fatal.
 func validateOptions(opts Options) error {
 	switch {
-	case opts.ClientID == "" || opts.ClientSecret == "":
+	case opts.AuthMethod == AuthMethodNone && (opts.ClientID == "" || opts.ClientSecret != ""):
+		return errors.New("oauthproxytest: a public client (AuthMethodNone) needs Options.ClientID and no Options.ClientSecret")
+	case opts.AuthMethod != AuthMethodNone && (opts.ClientID == "" || opts.ClientSecret == ""):
 		return errors.New("oauthproxytest: Options.ClientID and Options.ClientSecret are required")
-	case opts.AuthMethod != "" && opts.AuthMethod != AuthMethodBasic && opts.AuthMethod != AuthMethodPost:
+	case opts.AuthMethod != "" && opts.AuthMethod != AuthMethodBasic && opts.AuthMethod != AuthMethodPost && opts.AuthMethod != AuthMethodNone:
 		return fmt.Errorf("oauthproxytest: unsupported Options.AuthMethod %q", opts.AuthMethod)
 	case opts.AccessTokenTTL < 0:
 		return errors.New("oauthproxytest: negative Options.AccessTokenTTL")

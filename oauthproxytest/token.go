@@ -114,6 +114,17 @@ func (s *Server) authenticateClient(r *http.Request, form url.Values) *oauthErro
 	if hasHeader && form.Has("client_secret") {
 		return errorf("invalid_request", "more than one client authentication method")
 	}
+	if s.opts.AuthMethod == AuthMethodNone {
+		// RFC 6749 §2.1, §3.2.1: a public client identifies itself by
+		// client_id and presents no credentials.
+		if hasHeader || form.Has("client_secret") {
+			return errorf("invalid_client", "this client is public: it has no credentials to present")
+		}
+		if subtle.ConstantTimeCompare([]byte(form.Get("client_id")), []byte(s.opts.ClientID)) != 1 {
+			return errorf("invalid_client", "client_id is missing or unknown")
+		}
+		return nil
+	}
 	var id, secret string
 	if s.opts.AuthMethod == AuthMethodBasic {
 		user, pass, ok := r.BasicAuth()

@@ -17,6 +17,9 @@ import (
 const (
 	AuthMethodBasic = "client_secret_basic"
 	AuthMethodPost  = "client_secret_post"
+	// AuthMethodNone is a public client (RFC 6749 §2.1): no secret, only
+	// client_id in the body (§3.2.1); PKCE protects its codes (RFC 7636).
+	AuthMethodNone = "none"
 )
 
 // defaultTimeout bounds a token request when HTTPClient is nil.
@@ -29,8 +32,11 @@ type Client struct {
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
-	AuthMethod   string // AuthMethodBasic (default when empty) or AuthMethodPost
+	AuthMethod   string // AuthMethodBasic (default when empty), AuthMethodPost or AuthMethodNone
 	UserAgent    string
+	// ExtraParams are added to every token request (code exchange and
+	// refresh), never replacing a parameter the client sets itself.
+	ExtraParams map[string]string
 }
 
 // ExchangeCode redeems an authorization code (RFC 6749 §4.1.3), sending code_verifier only
@@ -70,6 +76,19 @@ func (c *Client) Refresh(ctx context.Context, refreshToken string, scopes []stri
 	return t, nil
 }
 
+// reservedTokenParams are the token request parameters the client sets
+// itself: the grant (RFC 6749 §4.1.3, §6, RFC 7636 §4.5), the scope the proxy
+// tracks (S22), and client authentication (§2.3.1, RFC 7521 §4.2).
+var reservedTokenParams = map[string]bool{
+	"grant_type": true, "code": true, "redirect_uri": true, "code_verifier": true,
+	"refresh_token": true, "scope": true,
+	"client_id": true, "client_secret": true, "client_assertion": true, "client_assertion_type": true,
+}
+
+// ReservedTokenParam reports whether name is a token request parameter that
+// ExtraParams may not set.
+func ReservedTokenParam(name string) bool { return reservedTokenParams[name] }
+
 // token posts form to the token endpoint and reads the answer. Errors never quote the
 // secrets it sent: the client secret, code, verifier or refresh token.
 func (c *Client) token(ctx context.Context, form url.Values, now time.Time) (*Token, error) {
@@ -83,6 +102,11 @@ func (c *Client) token(ctx context.Context, form url.Values, now time.Time) (*To
 		return s
 	}
 
+	for k, v := range c.ExtraParams {
+		if !ReservedTokenParam(k) && !form.Has(k) {
+			form.Set(k, v)
+		}
+	}
 	resp, err := c.post(ctx, c.TokenURL, form)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: token request: %w", err)
@@ -127,6 +151,8 @@ func (c *Client) post(ctx context.Context, endpoint string, form url.Values) (*h
 		if c.ClientSecret != "" {
 			form.Set("client_secret", c.ClientSecret)
 		}
+	case AuthMethodNone: // RFC 6749 §3.2.1: a public client identifies itself
+		form.Set("client_id", c.ClientID)
 	default:
 		return nil, fmt.Errorf("unsupported token endpoint auth method %q", c.AuthMethod)
 	}

@@ -40,6 +40,13 @@ func TestClient_ClientAuthentication(t *testing.T) {
 			method:   AuthMethodPost,
 			wantBody: []string{"client_id=my%3Aclient+id%25", "client_secret=s3%3Acr%25t+ok%2B"},
 		},
+		{
+			// A public client: its id in the body, no secret anywhere, even
+			// if one is configured by mistake (RFC 6749 §2.1, §3.2.1).
+			name:     "none",
+			method:   AuthMethodNone,
+			wantBody: []string{"client_id=my%3Aclient+id%25"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,10 +60,15 @@ func TestClient_ClientAuthentication(t *testing.T) {
 			for _, part := range tt.wantBody {
 				assert.Contains(t, strings.Split(r.body, "&"), part)
 			}
-			if tt.method == AuthMethodPost {
+			switch tt.method {
+			case AuthMethodPost:
 				assert.Equal(t, id, r.form.Get("client_id"))
 				assert.Equal(t, secret, r.form.Get("client_secret"))
-			} else {
+			case AuthMethodNone:
+				assert.Equal(t, id, r.form.Get("client_id"))
+				assert.NotContains(t, r.form, "client_secret")
+				assert.NotContains(t, r.body, "s3", "the secret is sent nowhere")
+			default:
 				assert.NotContains(t, r.form, "client_id")
 				assert.NotContains(t, r.form, "client_secret")
 			}
