@@ -60,7 +60,9 @@
 //  5. The client redeems the code at POST /oauth/token with its verifier. In
 //     the default swap mode it gets a short-lived JWT for the MCP resource and
 //     a rotating refresh token; the upstream tokens never leave the proxy.
-//     Tool handlers that need them call LoadUpstreamTokens.
+//     A tool that calls the provider's API asks UpstreamTokenSource for an
+//     oauth2.TokenSource (refreshed by the proxy); mcpauth.UpstreamTokenSource
+//     does the same from a go-sdk tool request.
 //
 // Inside the MCP handler, ClaimsFromContext returns the caller: subject,
 // client, scopes and identity claims. Every endpoint is a thin HTTP layer over
