@@ -225,10 +225,21 @@ func TestVerify_BoundedKeyFetch(t *testing.T) {
 	require.ErrorContains(t, err, "more than")
 	assert.False(t, errors.Is(err, oauthproxy.ErrInvalidToken))
 
+	// A server whose metadata names another issuer (RFC 8414 §3.3), however
+	// good its keys, is not used.
 	w := newWorld(t)
-	foreign := w.verifier(false, func(c *tokenverify.Config) { c.Issuer = w.srv.URL + "/other" })
+	impostor := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/.well-known/oauth-authorization-server") {
+			rw.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(rw).Encode(map[string]string{"issuer": w.srv.URL, "jwks_uri": w.srv.URL + "/.well-known/jwks.json"})
+			return
+		}
+		http.NotFound(rw, r)
+	}))
+	defer impostor.Close()
+	foreign := w.verifier(false, func(c *tokenverify.Config) { c.Issuer = impostor.URL })
 	_, err = foreign.Verify(t.Context(), w.signIn().AccessToken)
-	require.Error(t, err, "metadata of another issuer is not used")
+	require.ErrorContains(t, err, "names issuer")
 	assert.False(t, errors.Is(err, oauthproxy.ErrInvalidToken))
 }
 
