@@ -21,6 +21,13 @@ func ClaimsFromContext(ctx context.Context) (*Claims, bool) {
 	return c, ok
 }
 
+// ContextWithClaims returns ctx carrying c, where ClaimsFromContext finds
+// it: for middleware that verifies the proxy's tokens elsewhere, such as
+// package tokenverify on another service.
+func ContextWithClaims(ctx context.Context, c *Claims) context.Context {
+	return context.WithValue(ctx, claimsKey{}, c)
+}
+
 // VerifyAccessToken checks a bearer token the way RequireBearer does and returns
 // its claims. In swap mode that is the proxy's JWT: signature with the pinned
 // algorithm, type, issuer, audience = Resource, expiry (S07, S10, S11). In
@@ -80,7 +87,7 @@ func (p *Proxy) RequireBearer(next http.Handler, requiredScopes ...string) http.
 				"the access token lacks a required scope", joinScope(requiredScopes))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims)))
+		next.ServeHTTP(w, r.WithContext(ContextWithClaims(r.Context(), claims)))
 	}))
 }
 
@@ -98,19 +105,6 @@ func bearerToken(r *http.Request) (string, bool) {
 // challenge writes a Bearer challenge (RFC 6750 §3) with resource_metadata
 // (RFC 9728 §5.1).
 func (p *Proxy) challenge(w http.ResponseWriter, status int, code, desc, scope string) {
-	desc = publicDescription(desc) // S21; also keeps the quoted-string intact
-	params := []string{`resource_metadata="` + p.ProtectedResourceMetadataURL() + `"`}
-	if code != "" {
-		params = append(params, `error="`+code+`"`, `error_description="`+desc+`"`)
-	}
-	if scope != "" {
-		params = append(params, `scope="`+scope+`"`)
-	}
-	w.Header().Set("WWW-Authenticate", "Bearer "+strings.Join(params, ", "))
-	body := map[string]string{"error": code, "error_description": desc}
-	if code == "" {
-		// RFC 6750 §3.1: a request without credentials gets no error code.
-		body = map[string]string{"error_description": "an access token is required"}
-	}
-	httpx.WriteJSON(w, status, body)
+	// S21; also keeps the quoted-string intact
+	httpx.WriteBearerChallenge(w, status, p.ProtectedResourceMetadataURL(), code, publicDescription(desc), scope)
 }

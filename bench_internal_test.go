@@ -1,12 +1,17 @@
 package oauthproxy
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/oauthproxy-go/oauthproxy/internal/loadtest"
 )
 
@@ -70,4 +75,48 @@ func BenchmarkJWT(b *testing.B) {
 		})
 	})
 	b.Run("hmac-floor", hmacFloor)
+}
+
+// BenchmarkBearerES256Cold is the ES256 token's first check (the claims
+// cache missed: a new token), beside golang-jwt's ES256 verification alone,
+// its floor; issue is what a token response pays.
+func BenchmarkBearerES256Cold(b *testing.B) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const issuer, audience = "http://127.0.0.1:8080", "http://127.0.0.1:8080/mcp"
+	ts := newES256Signer([]crypto.Signer{key}, issuer, time.Now)
+	claims := &Claims{Subject: "110169484474386276334", ClientID: "6f1c2a9e-8d4b-4f7a-9c3e-2b5d7e9f1a3c",
+		Scopes: []string{"openid", "email", "profile"}, Audience: audience, TokenID: "0d7c5a4e", GrantID: "9e8d7c6b",
+		Extra: map[string]any{"email": "alice@example.com", "name": "Alice Example"}}
+	token, _, err := ts.issue(claims, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("issue", func(b *testing.B) {
+		loadtest.Measure(b, nil, func() {
+			if _, _, err := ts.issue(claims, time.Hour); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("verify-cold", func(b *testing.B) {
+		slot := ts.verified.slot(token)
+		loadtest.Measure(b, nil, func() {
+			slot.Store(nil)
+			if _, err := ts.verify(token, audience); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("ecdsa-floor", func(b *testing.B) {
+		dot := strings.LastIndexByte(token, '.')
+		sig, _ := b64.DecodeString(token[dot+1:])
+		loadtest.Measure(b, nil, func() {
+			if err := jwt.SigningMethodES256.Verify(token[:dot], sig, &key.PublicKey); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
 }

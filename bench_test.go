@@ -10,9 +10,13 @@ package oauthproxy_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"log/slog"
 	"net/http"
@@ -50,11 +54,11 @@ type benchFixture struct {
 	ctx   context.Context
 }
 
-func newBenchFixture(tb testing.TB) *benchFixture {
+func newBenchFixture(tb testing.TB, opts ...func(*oauthproxy.Config)) *benchFixture {
 	tb.Helper()
 	up := loadtest.NewUpstream()
 	inner := storage.NewMemory()
-	p, err := oauthproxy.New(oauthproxy.Config{
+	cfg := oauthproxy.Config{
 		BaseURL:                       benchBaseURL,
 		UpstreamAuthorizationEndpoint: loadtest.UpstreamAuthorizationEndpoint,
 		UpstreamTokenEndpoint:         loadtest.UpstreamTokenEndpoint,
@@ -67,7 +71,11 @@ func newBenchFixture(tb testing.TB) *benchFixture {
 		TokenStorage:                  inner,
 		HTTPClient:                    up.HTTPClient(),
 		Logger:                        slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	p, err := oauthproxy.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -255,6 +263,40 @@ func BenchmarkBearer(b *testing.B) {
 	})
 	b.Run("hmac-floor", func(b *testing.B) { hmacFloor(b, signingInput(tok.AccessToken)) })
 	b.Run("hmac-floor-keyed", func(b *testing.B) { hmacFloorKeyed(b, signingInput(tok.AccessToken)) })
+
+	// The same with AccessTokenSigningKeys (ES256). A session's token is
+	// verified once and then recognised by its bytes; BenchmarkBearerES256Cold
+	// times the first sight, the ECDSA verification itself.
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	es := newBenchFixture(b, func(c *oauthproxy.Config) {
+		c.JWTSigningKey, c.AccessTokenSigningKeys = nil, []crypto.Signer{key}
+	})
+	_, esTok := es.tokens(b)
+	esH := es.p.RequireBearer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served++ }))
+	esReq := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	esReq.Header.Set("Authorization", "Bearer "+esTok.AccessToken)
+	b.Run("proxy-es256", func(b *testing.B) {
+		rec := httptest.NewRecorder()
+		served = 0
+		n := 0
+		measure(b, nil, func() {
+			esH.ServeHTTP(rec, esReq)
+			n++
+		})
+		if served != n || rec.Code != http.StatusOK {
+			b.Fatalf("served %d of %d requests, status %d", served, n, rec.Code)
+		}
+	})
+	b.Run("verify-es256", func(b *testing.B) {
+		measure(b, nil, func() {
+			if _, err := es.p.VerifyAccessToken(es.ctx, esTok.AccessToken); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
 }
 
 // BenchmarkLoadUpstreamTokens is what a tool handler pays to call the upstream

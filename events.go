@@ -32,7 +32,7 @@ const (
 	// does not flood the log; OnEvent receives every one.
 	EventQuotaExceeded EventType = "quota.exceeded"
 	// EventRateLimited is a request refused by RateLimits; Reason is the
-	// endpoint class (register, authorize, consent, token, revoke). It logs at
+	// endpoint class (register, authorize, consent, token, revoke, introspect). It logs at
 	// Debug, as a flood of them is what it counts.
 	EventRateLimited EventType = "request.rate_limited"
 )

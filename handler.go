@@ -20,7 +20,7 @@ const (
 
 // reservedPaths are the proxy's endpoint paths (under BaseURL's path), which
 // RedirectPath must not take.
-var reservedPaths = []string{authorizePath, tokenPath, registerPath, revokePath, consentPath}
+var reservedPaths = []string{authorizePath, tokenPath, registerPath, revokePath, consentPath, introspectPath}
 
 // routes wires every endpoint. Each handler decodes, calls the typed method and
 // encodes; all the OAuth logic lives in the methods.
@@ -53,6 +53,11 @@ func (p *Proxy) routes() http.Handler {
 	revoke := httpx.CORS(p.limitRate(rateClassRevoke, limits.Revoke, http.HandlerFunc(p.serveRevoke)))
 	mux.Handle("POST "+base+revokePath, revoke)
 	mux.Handle("OPTIONS "+base+revokePath, revoke)
+	// Introspection is for servers, not browsers: no CORS (RFC 7662 §2.1).
+	mux.Handle("POST "+base+introspectPath, p.limitRate(rateClassIntrospect, limits.Introspect, http.HandlerFunc(p.serveIntrospect)))
+	jwks := httpx.CORS(http.HandlerFunc(p.serveJWKS))
+	mux.Handle("GET "+base+jwksPath, jwks)
+	mux.Handle("OPTIONS "+base+jwksPath, jwks)
 
 	mux.Handle("GET "+base+authorizePath, p.limitRate(rateClassAuthorize, limits.Authorize, http.HandlerFunc(p.serveAuthorize)))
 	consent := func(h http.Handler) http.Handler { return p.limitRate(rateClassConsent, limits.Consent, h) }

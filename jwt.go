@@ -146,8 +146,30 @@ func (t *tokenSigner) issue(c *Claims, ttl time.Duration) (string, time.Time, er
 	s := k.state()
 	defer k.release(s)
 
-	p := append(s.input[:0], `{"iss":`...)
-	p = appendJSONString(p, t.issuer)
+	p, err := appendClaimsSet(s.input[:0], t.issuer, c, now, exp)
+	s.input = p
+	if err != nil {
+		return "", time.Time{}, err
+	}
+
+	// header.payload.signature (RFC 7515 §7.1)
+	payloadLen := b64.EncodedLen(len(p))
+	out := make([]byte, len(k.header)+1+payloadLen+1+sigLen)
+	n := copy(out, k.header)
+	out[n] = '.'
+	b64.Encode(out[n+1:], p)
+	n += 1 + payloadLen
+	copy(out[n+1:], s.sign(out[:n]))
+	out[n] = '.'
+	return string(out), exp, nil
+}
+
+// appendClaimsSet appends the JWT claims set (RFC 9068 §2.2) of an access
+// token for c, issued by issuer at now and expiring at exp, to p. Both token
+// signers write it, so HS256 and ES256 tokens say the same things.
+func appendClaimsSet(p []byte, issuer string, c *Claims, now, exp time.Time) ([]byte, error) {
+	p = append(p, `{"iss":`...)
+	p = appendJSONString(p, issuer)
 	p = append(p, `,"aud":`...)
 	p = appendJSONString(p, c.Audience)
 	if c.Subject != "" {
@@ -182,24 +204,11 @@ func (t *tokenSigner) issue(c *Claims, ttl time.Duration) (string, time.Time, er
 			p = appendJSONString(p, name)
 			p = append(p, ':')
 			if p, err = appendJSONValue(p, c.Extra[name]); err != nil {
-				s.input = p
-				return "", time.Time{}, fmt.Errorf("oauthproxy: signing access token: claim %q: %w", name, err)
+				return p, fmt.Errorf("oauthproxy: signing access token: claim %q: %w", name, err)
 			}
 		}
 	}
-	p = append(p, '}')
-	s.input = p
-
-	// header.payload.signature (RFC 7515 §7.1)
-	payloadLen := b64.EncodedLen(len(p))
-	out := make([]byte, len(k.header)+1+payloadLen+1+sigLen)
-	n := copy(out, k.header)
-	out[n] = '.'
-	b64.Encode(out[n+1:], p)
-	n += 1 + payloadLen
-	copy(out[n+1:], s.sign(out[:n]))
-	out[n] = '.'
-	return string(out), exp, nil
+	return append(p, '}'), nil
 }
 
 // verify checks signature, algorithm, type, issuer, audience and expiry, and

@@ -73,7 +73,15 @@ func (s *settings) keys() error {
 		}
 		return ring
 	}
-	s.jwtKeys = resolve(keyRing{name: "JWTSigningKey", ringName: "JWTSigningKeys", single: s.JWTSigningKey, ring: s.JWTSigningKeys})
+	if len(s.AccessTokenSigningKeys) == 0 {
+		s.jwtKeys = resolve(keyRing{name: "JWTSigningKey", ringName: "JWTSigningKeys", single: s.JWTSigningKey, ring: s.JWTSigningKeys})
+	} else if len(s.JWTSigningKey) > 0 || len(s.JWTSigningKeys) > 0 {
+		// One algorithm per proxy (RFC 8725 §3.1): an HS256 key beside the
+		// ES256 ring would be unused, and suggests a mistake.
+		errs = append(errs, errors.New("set AccessTokenSigningKeys or JWTSigningKey(s), not both"))
+	} else if err := checkAccessTokenSigningKeys(s.AccessTokenSigningKeys); err != nil {
+		errs = append(errs, err)
+	}
 	if !s.DisableEncryption {
 		s.encryptionKeys = resolve(keyRing{name: "EncryptionKey", ringName: "EncryptionKeys", single: s.EncryptionKey, ring: s.EncryptionKeys, exact: true})
 	} else if len(s.EncryptionKey) > 0 || len(s.EncryptionKeys) > 0 {

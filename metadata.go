@@ -29,6 +29,14 @@ type AuthorizationServerMetadata struct {
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported"` // RFC 9207 §3
 	// ClientIDMetadataDocumentSupported: MCP 2025-11-25, set with EnableCIMD.
 	ClientIDMetadataDocumentSupported bool `json:"client_id_metadata_document_supported,omitempty"`
+
+	// IntrospectionEndpoint is OPTIONAL (RFC 7662); callers authenticate
+	// with one of IntrospectionEndpointAuthMethodsSupported.
+	IntrospectionEndpoint                     string   `json:"introspection_endpoint,omitempty"`
+	IntrospectionEndpointAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported,omitempty"`
+	// JWKSURI is OPTIONAL: set with AccessTokenSigningKeys, it serves the
+	// public keys of the access tokens (RFC 7517).
+	JWKSURI string `json:"jwks_uri,omitempty"`
 }
 
 // GetAuthorizationServerMetadata returns the RFC 8414 metadata MCP clients
@@ -51,6 +59,10 @@ func (p *Proxy) GetAuthorizationServerMetadata() *AuthorizationServerMetadata {
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		AuthorizationResponseIssParameterSupported: true,
 		ClientIDMetadataDocumentSupported:          p.cfg.EnableCIMD,
+
+		IntrospectionEndpoint:                     base + introspectPath,
+		IntrospectionEndpointAuthMethodsSupported: []string{AuthMethodClientSecretBasic, AuthMethodClientSecretPost},
+		JWKSURI: p.jwksURI(),
 	}
 }
 

@@ -2,6 +2,8 @@ package oauthproxy
 
 import (
 	"context"
+	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -233,6 +235,18 @@ type Config struct {
 	// new key first, and drop the old one after AccessTokenTTL. Use it instead of
 	// JWTSigningKey, not with it.
 	JWTSigningKeys [][]byte
+	// AccessTokenSigningKeys, when set, sign access tokens with ES256 (ECDSA
+	// P-256, RFC 7518 §3.4) instead of HS256, so services other than the
+	// proxy can verify them with public keys alone (see package tokenverify):
+	// the proxy serves the keys at /.well-known/jwks.json (RFC 7517) and
+	// names it jwks_uri in its metadata. The first key signs, every key
+	// verifies (the header's kid, the key's RFC 7638 thumbprint, picks it):
+	// to rotate, put a new key first and drop the old one after
+	// AccessTokenTTL. Each is an *ecdsa.PrivateKey on P-256 or any
+	// crypto.Signer with such a public key (a KMS or HSM key). Only ES256
+	// tokens verify then: HS256 ones are refused. Use it instead of
+	// JWTSigningKey(s), not with them.
+	AccessTokenSigningKeys []crypto.Signer
 	// EncryptionKey seals every stored value with AES-256-GCM; exactly 32 bytes.
 	// Generated when empty. DisableEncryption stores values in the clear (for a
 	// backend that encrypts on its own).
@@ -245,6 +259,15 @@ type Config struct {
 	// ConsentSigningKey signs the consent CSRF and browser-binding cookies; at least
 	// 32 bytes. Generated when empty.
 	ConsentSigningKey []byte
+
+	// IntrospectionCredentials lets resource servers call the RFC 7662
+	// introspection endpoint (/oauth/introspect): client id → secret,
+	// presented with HTTP Basic or in the body like a client's (RFC 6749
+	// §2.3.1), compared in constant time, never logged. Each secret is at
+	// least 16 bytes. Such a caller sees every access token the proxy issued
+	// for Resource, and no refresh token. Registered confidential clients may
+	// introspect their own tokens without being listed here.
+	IntrospectionCredentials map[string]string
 
 	// TokenStorage keeps clients, transactions, codes and grants. Default: an
 	// in-memory store. Wrapped with encryption unless DisableEncryption.
@@ -287,6 +310,8 @@ type settings struct {
 	encryptionKeys    [][]byte // first seals
 	trustedProxies    []netip.Prefix
 	resourceCORS      httpx.CORSPolicy
+	// introspectionSecrets holds SHA-256 of each IntrospectionCredentials secret.
+	introspectionSecrets map[string][sha256.Size]byte
 }
 
 func (c Config) withDefaults() (*settings, error) {
@@ -305,6 +330,7 @@ func (s *settings) validateAndDefault() error {
 	s.PassthroughClaims = slices.Clone(s.PassthroughClaims)
 	s.ExtraAuthorizationParams = maps.Clone(s.ExtraAuthorizationParams)
 	s.ExtraTokenParams = maps.Clone(s.ExtraTokenParams)
+	s.AccessTokenSigningKeys = slices.Clone(s.AccessTokenSigningKeys)
 	var errs []error
 	check := func(err error) {
 		if err != nil {
@@ -395,6 +421,7 @@ func (s *settings) validateAndDefault() error {
 	check(s.consentDefaults())
 	check(s.rateLimitDefaults())
 	check(s.resourceCORSDefaults())
+	check(s.introspectionDefaults())
 	return errors.Join(errs...)
 }
 

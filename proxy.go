@@ -24,7 +24,7 @@ type Proxy struct {
 	cfg      *settings
 	store    storage.TokenStorage
 	upstream *upstream.Client
-	tokens   *tokenSigner
+	tokens   accessTokenSigner
 	cimd     *cimd.Fetcher
 	log      *slog.Logger
 	handler  http.Handler
@@ -57,7 +57,7 @@ func New(cfg Config) (*Proxy, error) {
 			AuthMethod:   s.UpstreamTokenEndpointAuthMethod,
 			ExtraParams:  s.ExtraTokenParams,
 		},
-		tokens:       newTokenSigner(s.jwtKeys, s.BaseURL, s.Now),
+		tokens:       newAccessTokenSigner(s),
 		cimd:         newCIMDFetcher(s),
 		clientQuota:  newQuota("clients", nsClient, s.MaxClients),
 		pendingQuota: newQuota("pending_authorizations", nsTransaction, s.MaxPendingAuthorizations),
@@ -92,6 +92,21 @@ func New(cfg Config) (*Proxy, error) {
 	p.handler = p.routes()
 	go p.cleanupLoop()
 	return p, nil
+}
+
+// accessTokenSigner issues and verifies the proxy's access tokens: HS256
+// (tokenSigner) by default, ES256 (es256Signer) with AccessTokenSigningKeys.
+// A proxy has exactly one, so the algorithm is pinned (RFC 8725 §3.1).
+type accessTokenSigner interface {
+	issue(c *Claims, ttl time.Duration) (string, time.Time, error)
+	verify(raw, audience string) (*Claims, error)
+}
+
+func newAccessTokenSigner(s *settings) accessTokenSigner {
+	if len(s.AccessTokenSigningKeys) > 0 {
+		return newES256Signer(s.AccessTokenSigningKeys, s.BaseURL, s.Now)
+	}
+	return newTokenSigner(s.jwtKeys, s.BaseURL, s.Now)
 }
 
 // persistent reports whether s survives restarts or is shared between processes.

@@ -31,16 +31,21 @@ type RateLimits struct {
 	Consent ratelimit.Limit
 	Token   ratelimit.Limit // POST /oauth/token
 	Revoke  ratelimit.Limit // POST /oauth/revoke
+	// Introspect covers POST /oauth/introspect. Resource servers call it
+	// for every request they check, from few addresses: give it its own
+	// budget, sized for them.
+	Introspect ratelimit.Limit
 }
 
 // The endpoint classes, as they appear in rate limit keys and as the Reason of
 // EventRateLimited.
 const (
-	rateClassRegister  = "register"
-	rateClassAuthorize = "authorize"
-	rateClassConsent   = "consent"
-	rateClassToken     = "token"
-	rateClassRevoke    = "revoke"
+	rateClassRegister   = "register"
+	rateClassAuthorize  = "authorize"
+	rateClassConsent    = "consent"
+	rateClassToken      = "token"
+	rateClassRevoke     = "revoke"
+	rateClassIntrospect = "introspect"
 )
 
 // rateLimitedText is the fixed error_description of a refusal.
@@ -55,7 +60,7 @@ type namedLimit struct {
 func (l RateLimits) fields() []namedLimit {
 	return []namedLimit{
 		{"Register", l.Register}, {"Authorize", l.Authorize}, {"Consent", l.Consent},
-		{"Token", l.Token}, {"Revoke", l.Revoke},
+		{"Token", l.Token}, {"Revoke", l.Revoke}, {"Introspect", l.Introspect},
 	}
 }
 

@@ -68,8 +68,15 @@ const ClaimsKey = "oauthproxy.claims"
 // the message into the response; the cause stays reachable with errors.Is
 // and errors.As.
 func TokenVerifier(p *oauthproxy.Proxy) auth.TokenVerifier {
+	return TokenVerifierFunc(p.VerifyAccessToken)
+}
+
+// TokenVerifierFunc is TokenVerifier for any check that returns the proxy's
+// claims and errors, such as tokenverify.Verifier.Verify on a service other
+// than the proxy.
+func TokenVerifierFunc(verify func(ctx context.Context, token string) (*oauthproxy.Claims, error)) auth.TokenVerifier {
 	return func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
-		c, err := p.VerifyAccessToken(ctx, token)
+		c, err := verify(ctx, token)
 		if err != nil {
 			return nil, verifyFailure(err)
 		}

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 )
 
 // MaxBodySize caps every request body the proxy reads (SECURITY.md S14).
@@ -117,4 +118,26 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteBearerChallenge answers a refused bearer request (RFC 6750 §3) with a
+// challenge naming the protected resource's metadata (RFC 9728 §5.1): 401
+// with error="invalid_token", or none when no token was sent (§3.1), or 403
+// insufficient_scope with scope. desc must be clean NQSCHAR text: it goes
+// into a quoted-string.
+func WriteBearerChallenge(w http.ResponseWriter, status int, resourceMetadataURL, code, desc, scope string) {
+	params := []string{`resource_metadata="` + resourceMetadataURL + `"`}
+	if code != "" {
+		params = append(params, `error="`+code+`"`, `error_description="`+desc+`"`)
+	}
+	if scope != "" {
+		params = append(params, `scope="`+scope+`"`)
+	}
+	w.Header().Set("WWW-Authenticate", "Bearer "+strings.Join(params, ", "))
+	body := map[string]string{"error": code, "error_description": desc}
+	if code == "" {
+		// RFC 6750 §3.1: a request without credentials gets no error code.
+		body = map[string]string{"error_description": "an access token is required"}
+	}
+	WriteJSON(w, status, body)
 }
