@@ -71,7 +71,11 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Gateway, error) {
 	}
 	warn := func(msg string, args ...any) { log.Warn(msg, args...) }
 	g.backend = newBackendProxy(&c, newIdentity(&c, g.proxy, pc.Now), g.metrics, g.draining, warn)
-	g.handler = g.routes(pc.RedirectPath)
+	redirectPath := pc.RedirectPath
+	if redirectPath == "" {
+		redirectPath = oauthproxy.DefaultRedirectPath
+	}
+	g.handler = g.routes(redirectPath)
 	log.Info("gateway: ready", "base_url", c.BaseURL, "mcp_path", c.MCPPath, "backend", c.Backend.URL,
 		"provider", c.Provider.Name, "storage", c.Storage.Type, "secrets", c.Secrets)
 	return g, nil
