@@ -35,7 +35,7 @@ type harness struct {
 }
 
 // newHarness starts a gateway in front of backend; edit adjusts the Config.
-func newHarness(t *testing.T, backend http.Handler, edit ...func(*gateway.Config)) *harness {
+func newHarness(t testing.TB, backend http.Handler, edit ...func(*gateway.Config)) *harness {
 	t.Helper()
 	h := &harness{logs: &syncWriter{buf: &bytes.Buffer{}}}
 	secret := rand.Text()
@@ -70,7 +70,7 @@ func newHarness(t *testing.T, backend http.Handler, edit ...func(*gateway.Config
 
 // signIn registers a public client, signs the default user in through the
 // consent page and the IdP's login page, and returns the token response.
-func (h *harness) signIn(t *testing.T) *oauth2.Token {
+func (h *harness) signIn(t testing.TB) *oauth2.Token {
 	t.Helper()
 	body := `{"redirect_uris":["` + clientRedirect + `"],"token_endpoint_auth_method":"none","client_name":"gateway test"}`
 	resp, err := http.Post(h.url+"/oauth/register", "application/json", strings.NewReader(body))

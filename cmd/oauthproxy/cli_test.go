@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -51,4 +52,25 @@ func TestVersionAndUsage(t *testing.T) {
 	assert.Equal(t, exitUsage, run(context.Background(), []string{"keys", "extra"}, &stdout, &stderr, envOf(nil)))
 	assert.Equal(t, exitUsage, run(context.Background(), []string{"-nosuchflag"}, &stdout, &stderr, envOf(nil)))
 	assert.Empty(t, stdout.String())
+}
+
+// The README shows examples/github.yaml as it is (less its heading
+// comments), so the configuration it teaches is the one checked above.
+func TestReadmeShowsTheExampleConfig(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, rest, ok := strings.Cut(string(readme), "```yaml\n")
+	require.True(t, ok, "README has a yaml block")
+	block, _, ok := strings.Cut(rest, "```")
+	require.True(t, ok)
+	file, err := os.ReadFile("examples/github.yaml")
+	require.NoError(t, err)
+	var body []string
+	for _, l := range strings.Split(string(file), "\n") {
+		if !strings.HasPrefix(l, "#") {
+			body = append(body, l)
+		}
+	}
+	assert.Equal(t, strings.Join(body, "\n"), block)
+	assert.Len(t, strings.Split(strings.TrimSpace(block), "\n"), 10, "the ten-line configuration")
 }
