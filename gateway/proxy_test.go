@@ -51,8 +51,8 @@ func (s *seenRequests) count() int {
 // The backend learns who calls from the gateway's headers, and only from
 // them: identity headers the client sent, in any spelling, are removed
 // first; the client's Authorization header and the proxy's own cookies
-// never reach it (S11: the gateway's tokens stay with the gateway).
-func TestSecurity_S11_GatewayForwardsIdentityNotTheClientsToken(t *testing.T) {
+// never reach it (in the spirit of S11; SECURITY.md lists no gateway line yet).
+func TestGateway_ForwardsIdentityNotTheClientsToken(t *testing.T) {
 	backend := &seenRequests{}
 	h := newHarness(t, backend)
 	tok := h.signIn(t)
