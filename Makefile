@@ -15,6 +15,13 @@ deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
+	@# node and npm run the gateway e2e tests' TypeScript MCP server. Checked by
+	@# command, not package: NodeSource's nodejs brings its own npm.
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "installing: nodejs npm"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; \
+	fi
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -26,10 +33,11 @@ vet:
 staticcheck:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
-# The Redis and browser tests skip when redis-server or chromium is missing,
-# except here: make test installs them, so a skip would hide a broken setup.
+# The Redis, browser and node tests skip when redis-server, chromium or node
+# is missing, except here: make test installs them, so a skip would hide a
+# broken setup.
 unit:
-	OAUTHPROXY_REQUIRE_REDIS=1 OAUTHPROXY_REQUIRE_BROWSER=1 $(GO) test -race -count=1 -timeout 20m ./...
+	OAUTHPROXY_REQUIRE_REDIS=1 OAUTHPROXY_REQUIRE_BROWSER=1 OAUTHPROXY_REQUIRE_NODE=1 $(GO) test -race -count=1 -timeout 20m ./...
 
 demo:
 	$(GO) run ./examples/demo

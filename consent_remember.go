@@ -137,7 +137,7 @@ func (p *Proxy) consentRemembered(value string, txn *transaction) bool {
 // rememberCookieName is per client, so remembering one client never forgets
 // another; the client id is hashed to keep the name a valid cookie token.
 func (p *Proxy) rememberCookieName(clientID string) string {
-	return p.cookieName("oauthproxy-consent-" + hashedKey("", clientID)[:16])
+	return p.cookieName(cookieNamePrefix + "consent-" + hashedKey("", clientID)[:16])
 }
 
 // setRememberCookie stores a ConsentResult.RememberedConsent in the

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -50,13 +51,24 @@ func (p *Proxy) cookieName(name string) string {
 	return name
 }
 
+// cookieNamePrefix starts the name of every cookie the proxy sets (after
+// __Host- on https).
+const cookieNamePrefix = "oauthproxy-"
+
+// IsProxyCookie reports whether name is one of the proxy's cookies (consent
+// CSRF, browser binding, remembered consent), so a reverse proxy in front of
+// the protected resource can keep them from the backend.
+func IsProxyCookie(name string) bool {
+	return strings.HasPrefix(strings.TrimPrefix(name, "__Host-"), cookieNamePrefix)
+}
+
 // bindingCookieName is per transaction, so two logins in one browser do not
 // overwrite each other's binding.
 func (p *Proxy) bindingCookieName(txnID string) string {
-	return p.cookieName("oauthproxy-bind-" + hashedKey("", txnID)[:16])
+	return p.cookieName(cookieNamePrefix + "bind-" + hashedKey("", txnID)[:16])
 }
 
-func (p *Proxy) csrfCookieName() string { return p.cookieName("oauthproxy-csrf") }
+func (p *Proxy) csrfCookieName() string { return p.cookieName(cookieNamePrefix + "csrf") }
 
 // newCookie builds an HttpOnly, SameSite=Lax cookie (Lax so it comes back on
 // the upstream's top-level redirect to the callback).

@@ -3,6 +3,7 @@ package oauthproxy
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
 )
@@ -90,6 +91,13 @@ func (s *settings) keys() error {
 	consent := resolve(keyRing{name: "ConsentSigningKey", single: s.ConsentSigningKey})
 	if len(consent) > 0 {
 		s.ConsentSigningKey = consent[0]
+	}
+	if persistent(s.TokenStorage) && len(s.generatedKeyNames) > 0 {
+		// S15: values sealed or signed with a random key are garbage after a
+		// restart or on another replica. Checked here, with the rest of the
+		// Config, so every problem is reported at once.
+		errs = append(errs, fmt.Errorf("the storage is persistent or shared, so %s must be set (generated keys do not survive a restart and differ between replicas)",
+			strings.Join(s.generatedKeyNames, ", ")))
 	}
 	return errors.Join(errs...)
 }

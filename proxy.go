@@ -69,12 +69,6 @@ func New(cfg Config) (*Proxy, error) {
 	if base == nil {
 		base = storage.NewMemory()
 	}
-	if persistent(base) && len(s.generatedKeyNames) > 0 {
-		// S15: values sealed or signed with a random key are garbage after a
-		// restart or on another replica.
-		return nil, fmt.Errorf("oauthproxy: invalid config: the storage is persistent or shared, so %s must be set (generated keys do not survive a restart and differ between replicas)",
-			strings.Join(s.generatedKeyNames, ", "))
-	}
 	if s.DisableEncryption {
 		p.store = base
 	} else {

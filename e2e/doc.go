@@ -17,6 +17,14 @@
 // mcp-go's TokenStore, an oauth2.TokenSource — and then refreshes with its
 // own code.
 //
+// TestGatewayGoSDKClient and TestGatewayMCPGoClient do the same through the
+// standalone gateway (package gateway, what cmd/oauthproxy runs) in front of
+// MCP servers with no auth of their own — one in Go, one in TypeScript with
+// @modelcontextprotocol/sdk (testdata/tsserver, run with node after one npm ci
+// per test binary into the user's cache) — and check that the backend sees
+// the user in the gateway's identity headers, never the client's spoofed ones
+// or its token, and that a tool's progress arrives while the tool runs.
+//
 // TestBrowserClient does the same from a real Chromium: a page on another
 // loopback origin, a browser-based MCP client with plain fetch, which works
 // only with the protected resource's CORS answers.
