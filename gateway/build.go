@@ -132,7 +132,7 @@ func (c *Config) applyPreset(ctx context.Context, pc oauthproxy.Config) (oauthpr
 	var err error
 	switch p.Name {
 	case ProviderGitHub:
-		pc = providers.GitHubOptions{URL: p.URL, APIURL: p.APIURL}.Apply(pc)
+		pc, err = providers.GitHubOptions{URL: p.URL, APIURL: p.APIURL}.Apply(pc)
 	case ProviderGoogle:
 		pc, err = providers.GoogleOptions{HostedDomain: p.HostedDomain}.Apply(pc)
 	case ProviderEntra:

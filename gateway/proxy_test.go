@@ -52,7 +52,7 @@ func (s *seenRequests) count() int {
 // them: identity headers the client sent, in any spelling, are removed
 // first; the client's Authorization header and the proxy's own cookies
 // never reach it (in the spirit of S11; SECURITY.md lists no gateway line yet).
-func TestGateway_ForwardsIdentityNotTheClientsToken(t *testing.T) {
+func TestSecurity_S11_GatewayForwardsIdentityNotTheClientsToken(t *testing.T) {
 	backend := &seenRequests{}
 	h := newHarness(t, backend)
 	tok := h.signIn(t)

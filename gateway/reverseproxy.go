@@ -116,9 +116,18 @@ func (bp *backendProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bp.rp.ServeHTTP(w, r.WithContext(ctx))
 }
 
-// modifyResponse records the backend's latency to its response headers.
+// modifyResponse records the backend's latency to its response headers and
+// drops the backend's own CORS headers: the gateway answers browser clients
+// itself (RequireBearer, ResourceAllowedOrigins), and a second
+// Access-Control-Allow-Origin would make browsers refuse the response (Fetch
+// standard, CORS check: the header must hold exactly one value).
 func (bp *backendProxy) modifyResponse(resp *http.Response) error {
 	bp.observe(resp.Request.Context(), strconv.Itoa(resp.StatusCode))
+	for name := range resp.Header {
+		if strings.HasPrefix(http.CanonicalHeaderKey(name), "Access-Control-") {
+			delete(resp.Header, name)
+		}
+	}
 	return nil
 }
 
