@@ -11,6 +11,9 @@ import (
 // namespace asked for (storage/redis lists only the namespaces it indexes).
 var ErrScanUnsupported = errors.New("storage: the backend cannot list keys")
 
+// ErrInvalidCursor is wrapped by Scan when cursor is not one the backend made.
+var ErrInvalidCursor = errors.New("storage: invalid scan cursor")
+
 // Page sizes for Scan: a limit <= 0 means DefaultScanLimit and one above
 // MaxScanLimit is capped there (ScanLimit), so one call costs a bounded
 // amount of work and memory whatever the caller asks.
@@ -32,7 +35,8 @@ type Scanner interface {
 	// is "". The cursor is opaque and belongs to the backend that made it.
 	// prefix must hold a ':' (it lies inside the namespace NamespaceOf(prefix));
 	// otherwise the error wraps ErrInvalidNamespace. limit is capped by
-	// ScanLimit.
+	// ScanLimit. A cursor the backend cannot read is an error wrapping
+	// ErrInvalidCursor.
 	//
 	// A key that exists for the whole scan is returned at least once; a key
 	// saved, deleted or expiring during the scan may or may not be. By backend:

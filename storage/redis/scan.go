@@ -37,7 +37,7 @@ func (s *Store) Scan(ctx context.Context, prefix, cursor string, limit int) ([]s
 	if cursor != "" {
 		c, err := strconv.ParseUint(cursor, 10, 64)
 		if err != nil || c == 0 {
-			return nil, "", fmt.Errorf("storage/redis: scan %q: invalid cursor", prefix)
+			return nil, "", fmt.Errorf("storage/redis: scan %q: %w", prefix, storage.ErrInvalidCursor)
 		}
 		from = c
 	}
