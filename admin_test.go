@@ -1,6 +1,7 @@
 package oauthproxy_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/storage"
 )
 
 // RevokeSubject signs a user out everywhere: every access token refused at the
@@ -87,4 +89,94 @@ func TestAdmin_ListGrants(t *testing.T) {
 			require.NoError(t, e.proxy.RevokeGrant(t.Context(), g.ID), "revoking twice succeeds")
 		})
 	}
+}
+
+// DeleteClient removes the client and revokes its grants: its tokens stop
+// working, other clients' grants of the same user stay.
+func TestAdmin_DeleteClient(t *testing.T) {
+	e := newEnv(t)
+	c1, c2 := e.register("client_secret_basic"), e.register("none")
+	a1, a2 := e.signIn(c1, alice), e.signIn(c2, alice)
+	b1 := e.signIn(c1, bob)
+
+	info, err := e.proxy.GetClient(t.Context(), c1.ID)
+	require.NoError(t, err)
+	assert.Equal(t, c1.ID, info.ClientID)
+	assert.Equal(t, "client_secret_basic", info.TokenEndpointAuthMethod)
+	assert.Equal(t, []string{clientRedirect}, info.RedirectURIs)
+
+	require.NoError(t, e.proxy.DeleteClient(t.Context(), c1.ID))
+	assert.False(t, e.works(a1), "alice's access token at the deleted client")
+	assert.False(t, e.works(b1), "bob's access token at the deleted client")
+	tok := e.refresh(c1, a1.refresh)
+	assert.Equal(t, oauthproxy.ErrCodeInvalidClient, tok.str("error"), "the deleted client cannot refresh")
+	assert.True(t, e.works(a2) && e.refreshes(&a2), "alice's session at the other client stays")
+
+	_, err = e.proxy.GetClient(t.Context(), c1.ID)
+	requireAdminError(t, err, oauthproxy.ErrCodeInvalidClient, 404)
+	assert.Empty(t, grantIDs(t, e.proxy, oauthproxy.GrantFilter{ClientID: c1.ID}, 0))
+	list, err := e.proxy.ListClients(t.Context(), oauthproxy.Page{})
+	require.NoError(t, err)
+	require.Len(t, list.Clients, 1)
+	assert.Equal(t, c2.ID, list.Clients[0].ClientID)
+	requireAdminError(t, e.proxy.DeleteClient(t.Context(), c1.ID), oauthproxy.ErrCodeInvalidClient, 404)
+}
+
+// ListClients pages through every registered client.
+func TestAdmin_ListClientsPages(t *testing.T) {
+	e := newEnv(t)
+	want := map[string]bool{}
+	for range 5 {
+		want[e.register("none").ID] = true
+	}
+	got := map[string]bool{}
+	page := oauthproxy.Page{Size: 2}
+	for pages := 1; ; pages++ {
+		require.LessOrEqual(t, pages, 3, "5 clients at 2 a page")
+		list, err := e.proxy.ListClients(t.Context(), page)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(list.Clients), 2)
+		for _, c := range list.Clients {
+			got[c.ClientID] = true
+		}
+		if list.NextCursor == "" {
+			break
+		}
+		page.Cursor = list.NextCursor
+	}
+	assert.Equal(t, want, got)
+}
+
+// Bad input gets a clear *Error and leaves storage untouched.
+func TestAdmin_BadInputChangesNothing(t *testing.T) {
+	mem := storage.NewMemory()
+	e := newEnv(t, withConfig(func(c *oauthproxy.Config) { c.TokenStorage = mem }))
+	c := e.register("none")
+	s := e.signIn(c, alice)
+	before := mem.Len()
+	ctx := t.Context()
+
+	_, err := e.proxy.GetClient(ctx, "no-such-client")
+	requireAdminError(t, err, oauthproxy.ErrCodeInvalidClient, 404)
+	requireAdminError(t, e.proxy.DeleteClient(ctx, "no-such-client"), oauthproxy.ErrCodeInvalidClient, 404)
+	_, err = e.proxy.GetClient(ctx, "")
+	requireAdminError(t, err, oauthproxy.ErrCodeInvalidRequest, 400)
+	requireAdminError(t, e.proxy.DeleteClient(ctx, ""), oauthproxy.ErrCodeInvalidRequest, 400)
+	_, err = e.proxy.RevokeSubject(ctx, "")
+	requireAdminError(t, err, oauthproxy.ErrCodeInvalidRequest, 400)
+	requireAdminError(t, e.proxy.RevokeGrant(ctx, ""), oauthproxy.ErrCodeInvalidRequest, 400)
+	requireAdminError(t, e.proxy.RevokeGrant(ctx, "no-such-grant"), oauthproxy.ErrCodeInvalidGrant, 404)
+	_, err = e.proxy.ListGrants(ctx, oauthproxy.GrantFilter{}, oauthproxy.Page{})
+	requireAdminError(t, err, oauthproxy.ErrCodeInvalidRequest, 400)
+	_, err = e.proxy.ListGrants(ctx, oauthproxy.GrantFilter{Subject: "alice"}, oauthproxy.Page{Size: -1})
+	requireAdminError(t, err, oauthproxy.ErrCodeInvalidRequest, 400)
+	_, err = e.proxy.ListClients(ctx, oauthproxy.Page{Cursor: strings.Repeat("x", 2000)})
+	requireAdminError(t, err, oauthproxy.ErrCodeInvalidRequest, 400)
+
+	assert.Equal(t, before, mem.Len(), "no entry added or removed")
+	assert.True(t, e.works(s), "the session is untouched")
+	n, err := e.proxy.RevokeSubject(ctx, "someone-else")
+	require.NoError(t, err, "a user without grants is not an error")
+	assert.Zero(t, n)
+	assert.True(t, e.works(s))
 }
