@@ -99,7 +99,7 @@ func (p *Proxy) HandleCallback(ctx context.Context, req *CallbackRequest) (*Call
 		}
 		// Until the code is redeemed the grant lives only as long as the code.
 		grantKey, subject = nsGrant+g.ID, g.Subject
-		if err := p.putJSON(ctx, grantKey, g, p.cfg.AuthorizationCodeTTL); err != nil {
+		if err := p.saveGrant(ctx, g, p.cfg.AuthorizationCodeTTL); err != nil {
 			return fail(errUnavailable("storage is unavailable, try again", err))
 		}
 		code.GrantID = g.ID

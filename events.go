@@ -35,6 +35,11 @@ const (
 	// endpoint class (register, authorize, consent, token, revoke, introspect). It logs at
 	// Debug, as a flood of them is what it counts.
 	EventRateLimited EventType = "request.rate_limited"
+	// EventClientDeleted and EventSubjectRevoked record the administration
+	// calls DeleteClient and RevokeSubject; Reason says how many grants they
+	// revoked, each of which also has its EventGrantRevoked. They log at Warn.
+	EventClientDeleted  EventType = "client.deleted"
+	EventSubjectRevoked EventType = "subject.revoked"
 )
 
 // Event is one entry of the audit trail, delivered to Config.OnEvent and
@@ -73,7 +78,8 @@ func remoteAddr(ctx context.Context) string {
 func (p *Proxy) emit(ctx context.Context, e Event) {
 	level := slog.LevelInfo
 	switch e.Type {
-	case EventCodeReplayed, EventRefreshReuseDetected, EventGrantRevoked, EventUpstreamError, EventQuotaExceeded:
+	case EventCodeReplayed, EventRefreshReuseDetected, EventGrantRevoked, EventUpstreamError, EventQuotaExceeded,
+		EventClientDeleted, EventSubjectRevoked:
 		level = slog.LevelWarn
 	case EventRateLimited:
 		level = slog.LevelDebug

@@ -17,6 +17,11 @@ import (
 // passThroughTokens returns the grant's upstream tokens to the client and
 // records them. The grant itself is not kept: the client holds the tokens.
 func (p *Proxy) passThroughTokens(ctx context.Context, g *grant, client *clientRecord) (*TokenResponse, *Error) {
+	// The grant's index entries outlive it, so RevokeSubject and DeleteClient
+	// still reach the tokens recorded here.
+	if err := p.indexGrant(ctx, g, p.cfg.RefreshTokenTTL); err != nil {
+		return nil, errUnavailable("storage is unavailable, try again", err)
+	}
 	if err := p.recordPassThrough(ctx, g.Upstream, client.ClientID, g); err != nil {
 		return nil, errUnavailable("storage is unavailable, try again", err)
 	}

@@ -91,6 +91,12 @@ type grant struct {
 	Claims    map[string]any `json:"claims,omitempty"`
 	Upstream  upstream.Token `json:"upstream"`
 	CreatedAt time.Time      `json:"created_at"`
+	// RefreshedAt is when the client last used a refresh token of this
+	// grant, ExpiresAt when the grant's storage entry expires, and
+	// IndexedUntil when its entries in the admin indexes do (saveGrant).
+	RefreshedAt  time.Time `json:"refreshed_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	IndexedUntil time.Time `json:"indexed_until"`
 }
 
 // refreshRecord is a proxy refresh token in swap mode, bound to its client (S06).

@@ -146,14 +146,15 @@ func (p *Proxy) refreshReuse(ctx context.Context, token string, client *clientRe
 // yet to rotate. Saving the grant extends its life with its newest refresh
 // token.
 func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *clientRecord, scopes []string) (*grant, *TokenResponse, *Error) {
-	g, saved, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	g, _, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
 	if oerr != nil {
 		return nil, nil, oerr
 	}
-	if !saved {
-		if err := p.putJSON(ctx, nsGrant+g.ID, g, p.cfg.RefreshTokenTTL); err != nil {
-			return nil, nil, errUnavailable("storage is unavailable, try again", err)
-		}
+	// Saved even when freshGrant just saved it, to record the refresh for
+	// ListGrants.
+	g.RefreshedAt = p.cfg.Now()
+	if err := p.saveGrant(ctx, g, p.cfg.RefreshTokenTTL); err != nil {
+		return nil, nil, errUnavailable("storage is unavailable, try again", err)
 	}
 	// The grant may have narrowed since this refresh token was issued (an
 	// upstream refresh granting less, S22): never issue beyond it.

@@ -200,7 +200,7 @@ func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *client
 		return resp, g.ID, oerr
 	}
 	// The grant now lives as long as its refresh tokens may.
-	if err := p.putJSON(ctx, nsGrant+g.ID, &g, p.cfg.RefreshTokenTTL); err != nil {
+	if err := p.saveGrant(ctx, &g, p.cfg.RefreshTokenTTL); err != nil {
 		return nil, "", errUnavailable("storage is unavailable, try again", err)
 	}
 	resp, oerr := p.issueTokens(ctx, &g, client, g.Scopes, EventTokenIssued)

@@ -61,7 +61,7 @@ func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Dura
 		g.Upstream = mergeRefreshed(g.Upstream, fresh)
 		// S22: an upstream that now grants less narrows the grant with it.
 		g.Scopes = grantedScopes(g.Scopes, &g.Upstream)
-		if err := p.putJSON(ctx, nsGrant+g.ID, &g, ttl); err != nil {
+		if err := p.saveGrant(ctx, &g, ttl); err != nil {
 			return nil, errUnavailable("storage is unavailable, try again", err)
 		}
 		p.log.Info("oauthproxy: upstream token refreshed", "client_id", g.ClientID, "grant_id", g.ID)

@@ -32,6 +32,7 @@ var (
 	_ TokenStorage = (*Encrypted)(nil)
 	_ Persistence  = (*Encrypted)(nil)
 	_ Counter      = (*Encrypted)(nil)
+	_ Scanner      = (*Encrypted)(nil)
 )
 
 // NewEncrypted returns a store that seals values with c before handing them to
@@ -58,6 +59,17 @@ func (e *Encrypted) Count(ctx context.Context, namespace string) (int, error) {
 		return 0, ErrCountUnsupported
 	}
 	return c.Count(ctx, namespace)
+}
+
+// Scan forwards to the inner store when it is a Scanner, and otherwise
+// returns ErrScanUnsupported. Keys are stored in the clear, so the inner
+// store's keys are the right ones.
+func (e *Encrypted) Scan(ctx context.Context, prefix, cursor string, limit int) ([]string, string, error) {
+	s, ok := e.inner.(Scanner)
+	if !ok {
+		return nil, "", ErrScanUnsupported
+	}
+	return s.Scan(ctx, prefix, cursor, limit)
 }
 
 // inPlace is what Memory offers Encrypted beyond TokenStorage: taking over

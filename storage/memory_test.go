@@ -203,3 +203,13 @@ func TestMemoryCountIncludesExpiredUntilRemoved(t *testing.T) {
 	assert.Equal(t, 1, count(), "Cleanup removes the rest")
 	assert.Equal(t, 2, m.Len())
 }
+
+func TestMemorySortedScan(t *testing.T) {
+	storagetest.RunSortedScan(t, func(t *testing.T) storage.TokenStorage { return storage.NewMemory() })
+}
+
+func TestScanLimit(t *testing.T) {
+	for limit, want := range map[int]int{-1: storage.DefaultScanLimit, 0: storage.DefaultScanLimit, 1: 1, 1000: 1000, 1001: storage.MaxScanLimit} {
+		assert.Equal(t, want, storage.ScanLimit(limit), "limit %d", limit)
+	}
+}

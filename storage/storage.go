@@ -7,8 +7,10 @@
 // in the clear, only their hashes.
 //
 // Beyond TokenStorage a backend may implement Persistence (its data outlives the
-// process) and Counter (it can count a namespace's live keys, which the proxy's
-// quotas use). Memory, Encrypted, storage/bolt and storage/redis implement both.
+// process), Counter (it can count a namespace's live keys, which the proxy's
+// quotas use) and Scanner (it can list the keys under a prefix, a page at a
+// time, which the proxy's administration API uses). Memory, Encrypted,
+// storage/bolt and storage/redis implement all three.
 package storage
 
 import (

@@ -191,3 +191,8 @@ func (c *fakeClock) Advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
+
+func TestSortedScan(t *testing.T) {
+	t.Parallel()
+	storagetest.RunSortedScan(t, func(t *testing.T) storage.TokenStorage { return open(t, dbPath(t)) })
+}

@@ -148,6 +148,8 @@ func testCountedNamespaces(t *testing.T, opts []redis.Option) {
 	exists, err := client.Exists(ctx, indexKey("grant:")).Result()
 	require.NoError(t, err)
 	assert.Zero(t, exists, "no index is kept for a namespace not counted")
+	_, _, err = s.Scan(ctx, "grant:", "", 10)
+	require.ErrorIs(t, err, storage.ErrScanUnsupported, "a namespace without an index cannot be listed")
 
 	assert.Panics(t, func() { redis.WithCountedNamespaces("client") })
 }

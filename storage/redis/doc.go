@@ -52,10 +52,19 @@
 //     counting by that skew.
 //
 // The index costs Redis memory, about 110 bytes plus the key per indexed
-// key, so only the namespaces the proxy's quotas count are indexed by default
-// (DefaultCountedNamespaces: "client:" and "txn:"); WithCountedNamespaces and
-// WithEveryNamespaceCounted change the set. Count of a namespace not indexed
-// wraps storage.ErrCountUnsupported.
+// key, so only the namespaces the proxy's quotas count or its administration
+// API lists are indexed by default (DefaultCountedNamespaces: "client:",
+// "txn:", and the grant indexes "grantsub:" and "grantcli:", two small keys
+// per grant); WithCountedNamespaces and WithEveryNamespaceCounted change the
+// set. Count of a namespace not indexed wraps storage.ErrCountUnsupported.
+//
+// # Listing (storage.Scanner)
+//
+// Scan walks the same index with ZSCAN … MATCH, one round trip per page, and
+// leaves out keys whose score says they have expired. It lists only indexed
+// namespaces (otherwise storage.ErrScanUnsupported) and has ZSCAN's manners:
+// no order, a key may repeat across pages, a page may be empty before the end
+// or longer than asked; see Store.Scan.
 //
 // Redis Cluster: pass a client from goredis.NewClusterClient. Each command touches
 // one key, so no hash tags are needed and every command, GETDEL included, is routed

@@ -33,8 +33,8 @@ const (
 // Run runs the conformance suite. newStorage is called once per subtest and must
 // return a store that is empty, or at least holds none of the keys the subtest uses
 // (keys and namespaces are named after the subtest so shared servers are safe).
-// The Count subtests run when the store implements storage.Counter and are
-// skipped otherwise.
+// The Count subtests run when the store implements storage.Counter, and the
+// Scan subtests when it implements storage.Scanner; they are skipped otherwise.
 func Run(t *testing.T, newStorage func(t *testing.T) storage.TokenStorage) {
 	t.Helper()
 	tests := []struct {
@@ -65,6 +65,12 @@ func Run(t *testing.T, newStorage func(t *testing.T) storage.TokenStorage) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newStorage(t)
 			tt.fn(t, s, counter(t, s))
+		})
+	}
+	for _, tt := range scanTests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newStorage(t)
+			tt.fn(t, s, scanner(t, s))
 		})
 	}
 }
