@@ -15,6 +15,7 @@ import (
 // provider.
 type proxyService struct {
 	handler http.Handler
+	proxy   *oauthproxy.Proxy // for the operator's calls (RevokeSubject …)
 	close   func()
 }
 
@@ -52,5 +53,5 @@ func newProxyService(issuer, resource string, introspection map[string]string, o
 		idp.Close()
 		return nil, err
 	}
-	return &proxyService{handler: p.Handler(), close: func() { p.Destroy(); idp.Close() }}, nil
+	return &proxyService{handler: p.Handler(), proxy: p, close: func() { p.Destroy(); idp.Close() }}, nil
 }

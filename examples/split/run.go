@@ -28,8 +28,13 @@ type options struct {
 	log            *slog.Logger     // default text on stderr
 }
 
-// urls tells the caller where the services listen.
-type urls struct{ proxy, mcp string }
+// urls tells the caller where the services listen, and hands it the proxy
+// for operator calls (an operator's tool would use AdminHandler behind its
+// own authentication).
+type urls struct {
+	proxy, mcp string
+	admin      *oauthproxy.Proxy
+}
 
 // run starts the proxy and the MCP server, prints the banner, sends their
 // URLs on ready (if not nil) once both serve, and serves until ctx ends.
@@ -80,7 +85,7 @@ func run(ctx context.Context, opts options, stdout io.Writer, ready chan<- urls)
 	printBanner(stdout, issuer, resource, opts.introspect)
 	if ready != nil {
 		select {
-		case ready <- urls{proxy: issuer, mcp: resource}:
+		case ready <- urls{proxy: issuer, mcp: resource, admin: proxy.proxy}:
 		case <-ctx.Done():
 		}
 	}

@@ -30,9 +30,11 @@ func TestSplit(t *testing.T) {
 		name       string
 		introspect bool
 		bound      time.Duration // how long the revoked token may still pass
+		signOut    func(t *testing.T, ctx context.Context, u urls, clientID, refreshToken string)
 	}{
-		{"introspection", true, tokenverify.DefaultIntrospectionCacheTTL},
-		{"JWKS only", false, time.Minute + tokenverify.DefaultLeeway}, // AccessTokenTTL + Leeway
+		{"introspection, RevokeSubject", true, tokenverify.DefaultIntrospectionCacheTTL, revokeSubject},
+		{"JWKS only, RevokeSubject", false, time.Minute + tokenverify.DefaultLeeway, revokeSubject}, // AccessTokenTTL + Leeway
+		{"introspection, RFC 7009 revocation", true, tokenverify.DefaultIntrospectionCacheTTL, revokeSession},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -88,7 +90,7 @@ func TestSplit(t *testing.T) {
 				t.Fatalf("the access token before revocation: %d", code)
 			}
 
-			revokeSession(t, ctx, u.proxy, b.clientID, tok.RefreshToken)
+			tc.signOut(t, ctx, u, b.clientID, tok.RefreshToken)
 
 			// Within the bound the token may still pass (the verifier's
 			// cached answer, or the token's own expiry); past it, never.
@@ -104,11 +106,20 @@ func TestSplit(t *testing.T) {
 	}
 }
 
-// revokeSession signs the user out at the proxy: RFC 7009 revocation of the
-// refresh token revokes the whole grant. With the admin API it is one line:
-// p.RevokeSubject(ctx, "user-1").
-func revokeSession(t *testing.T, ctx context.Context, proxyURL, clientID, refreshToken string) {
+// revokeSubject is the operator signing user-1 out everywhere.
+func revokeSubject(t *testing.T, ctx context.Context, u urls, _, _ string) {
 	t.Helper()
+	n, err := u.admin.RevokeSubject(ctx, "user-1")
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeSubject = %d, %v; want the one grant", n, err)
+	}
+}
+
+// revokeSession is the client signing out: RFC 7009 revocation of the
+// refresh token revokes the whole grant.
+func revokeSession(t *testing.T, ctx context.Context, u urls, clientID, refreshToken string) {
+	t.Helper()
+	proxyURL := u.proxy
 	form := url.Values{"token": {refreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {clientID}}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, proxyURL+"/oauth/revoke", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
