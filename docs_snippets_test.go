@@ -28,16 +28,19 @@ import (
 //
 // REF is a file ("examples/quickstart/main.go": the block is the whole
 // file) or a function, "ExampleName" in this directory or "dir/FuncName"
-// in another ("mcpauth/Example"): the block is its body. Blocks and sources
-// are compared after expanding leading tabs to four spaces and removing the
-// common indentation. go test -run TestDocSnippets -update-snippets
-// rewrites the blocks from their sources.
+// in another ("mcpauth/Example"): the block is its body. A block from a
+// function may open with import declarations, so a reader sees where the
+// names come from; each must be an import of the function's file. Blocks
+// and sources are compared after expanding leading tabs to four spaces and
+// removing the common indentation. go test -run TestDocSnippets
+// -update-snippets rewrites the blocks from their sources.
 var updateSnippets = flag.Bool("update-snippets", false, "rewrite the docs' Go blocks from their sources")
 
 var (
 	markdownSnippet = regexp.MustCompile("(?m)^<!-- snippet: ([^ ]+) -->\n```go\n((?s:.*?))```\n")
 	markdownExcerpt = regexp.MustCompile("(?m)^<!-- snippet-lines: ([^ ]+) -->\n```go\n((?s:.*?))```\n")
 	markdownGoBlock = regexp.MustCompile("(?m)^```go\n")
+	markdownMarker  = regexp.MustCompile(`^<!-- snippet(-lines)?: [^ ]+ -->$`)
 	docCodeRef      = regexp.MustCompile(`\(([\w./]+)\):$`)
 )
 
@@ -49,22 +52,19 @@ func TestDocSnippets_Markdown(t *testing.T) {
 			src, err := os.ReadFile(file)
 			require.NoError(t, err)
 			text := string(src)
-			marked := markdownSnippet.FindAllStringSubmatchIndex(text, -1)
-			excerpts := markdownExcerpt.FindAllStringSubmatch(text, -1)
-			for _, m := range excerpts {
-				requireLinesInOrder(t, m[2], snippetSource(t, m[1]))
-			}
-			if file == "README.md" {
-				require.Len(t, marked, len(markdownGoBlock.FindAllStringIndex(text, -1)),
-					"every ```go block in %s needs a <!-- snippet: REF --> line before it", file)
+			requireMarkers(t, file, text)
+			for _, m := range markdownExcerpt.FindAllStringSubmatch(text, -1) {
+				want, imports := snippetSource(t, m[1])
+				requireLinesInOrder(t, splitImports(t, m[1], m[2], imports), want)
 			}
 			var out strings.Builder
 			last := 0
-			for _, m := range marked {
+			for _, m := range markdownSnippet.FindAllStringSubmatchIndex(text, -1) {
 				ref, block := text[m[2]:m[3]], text[m[4]:m[5]]
-				want := snippetSource(t, ref)
-				assert.Equal(t, normaliseCode(want), normaliseCode(block), "%s: the block marked %s differs from its source", file, ref)
-				out.WriteString(text[last:m[4]])
+				want, imports := snippetSource(t, ref)
+				code := splitImports(t, ref, block, imports)
+				assert.Equal(t, normaliseCode(want), normaliseCode(code), "%s: the block marked %s differs from its source", file, ref)
+				out.WriteString(text[last : m[5]-len(code)])
 				out.WriteString(indentCode(want, "    "))
 				last = m[5]
 			}
@@ -100,7 +100,7 @@ func TestDocSnippets_PackageOverview(t *testing.T) {
 		for _, l := range lines[i:j] {
 			block.WriteString(strings.TrimPrefix(strings.TrimPrefix(l, "//"), "\t") + "\n")
 		}
-		want := snippetSource(t, m[1])
+		want, _ := snippetSource(t, m[1])
 		assert.Equal(t, normaliseCode(want), normaliseCode(block.String()), "doc.go:%d: the block from %s differs from its source", i+1, m[1])
 		for _, l := range strings.Split(strings.TrimRight(indentCode(want, "\t"), "\n"), "\n") {
 			out = append(out, strings.TrimRight("//"+l, " \t"))
@@ -113,14 +113,30 @@ func TestDocSnippets_PackageOverview(t *testing.T) {
 	}
 }
 
+// requireMarkers checks that the line before every ```go block in file
+// names the block's source, so a new block cannot go unchecked; excerpts
+// are for docs/*.md only.
+func requireMarkers(t *testing.T, file, text string) {
+	t.Helper()
+	for _, at := range markdownGoBlock.FindAllStringIndex(text, -1) {
+		before := strings.TrimSuffix(text[:at[0]], "\n")
+		marker := markdownMarker.FindStringSubmatch(before[strings.LastIndex(before, "\n")+1:])
+		line := strings.Count(text[:at[0]], "\n") + 1
+		if assert.NotNil(t, marker, "%s:%d: this ```go block needs a <!-- snippet: REF --> or <!-- snippet-lines: REF --> line before it", file, line) && file == "README.md" {
+			assert.Empty(t, marker[1], "%s:%d: README.md shows whole snippets, not excerpts", file, line)
+		}
+	}
+}
+
 // snippetSource is the code REF names: a whole .go file, or the body of a
-// function (see TestDocSnippets_Markdown).
-func snippetSource(t *testing.T, ref string) string {
+// function (see TestDocSnippets_Markdown). For a function it also returns
+// the imports of its file, as "path" or "name path".
+func snippetSource(t *testing.T, ref string) (code string, imports []string) {
 	t.Helper()
 	if strings.HasSuffix(ref, ".go") {
 		src, err := os.ReadFile(ref)
 		require.NoError(t, err, "snippet %s", ref)
-		return string(src)
+		return string(src), nil
 	}
 	dir, name := filepath.Split(ref)
 	if dir == "" {
@@ -145,11 +161,45 @@ func snippetSource(t *testing.T, ref string) string {
 			if i := strings.Index(body, "\n\t// Output:"); i >= 0 {
 				body = body[:i+1]
 			}
-			return body
+			for _, spec := range f.Imports {
+				imports = append(imports, importName(spec))
+			}
+			return body, imports
 		}
 	}
 	t.Fatalf("snippet %s: no function %s in %s", ref, name, dir)
-	return ""
+	return "", nil
+}
+
+// splitImports checks the import declarations a block from REF opens with
+// against imports, the imports of REF's file, and returns the rest of the
+// block.
+func splitImports(t *testing.T, ref, block string, imports []string) string {
+	t.Helper()
+	const header = "package p\n"
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "", header+block, parser.ImportsOnly)
+	if err != nil || len(f.Imports) == 0 {
+		return block // no import declarations to check
+	}
+	require.NotNil(t, imports, "block from %s: import declarations go only with a function's body", ref)
+	for _, spec := range f.Imports {
+		assert.Contains(t, imports, importName(spec), "block from %s: the file of %[1]s does not have this import", ref)
+	}
+	// ImportsOnly stops after the imports, so the last declaration is the
+	// last import; the code starts on a later line.
+	rest := block[fset.Position(f.Decls[len(f.Decls)-1].End()).Offset-len(header):]
+	_, rest, _ = strings.Cut(rest, "\n")
+	return strings.TrimLeft(rest, "\n")
+}
+
+// importName is spec as a block writes it: "path", or "name path" when the
+// file names the package.
+func importName(spec *ast.ImportSpec) string {
+	if spec.Name == nil {
+		return spec.Path.Value
+	}
+	return spec.Name.Name + " " + spec.Path.Value
 }
 
 // normaliseCode expands leading tabs to four spaces, removes trailing space,
