@@ -87,6 +87,19 @@
 //     a backend of your own.
 //   - ratelimit: per-address request limits (Config.RateLimits), in memory or
 //     shared through ratelimit/redis.
+//   - tokenverify: checks the proxy's tokens in an MCP server on another
+//     service, by the JWKS the proxy publishes with AccessTokenSigningKeys
+//     and, optionally, by introspection (examples/split).
+//   - gateway: the standalone gateway behind the command cmd/oauthproxy, which
+//     puts this sign-in in front of an MCP server written in any language.
+//
+// # Operations
+//
+// ListClients, GetClient, DeleteClient, ListGrants, RevokeGrant and
+// RevokeSubject let an operator see and end sessions on any storage and
+// across replicas; AdminHandler serves them as JSON behind the caller's own
+// authentication (Handler never mounts it). /oauth/introspect answers RFC 7662
+// introspection for resource servers (Config.IntrospectionCredentials).
 //
 // # Pass-through mode
 //
