@@ -190,6 +190,7 @@ func TestSIGTERM_CutsAStreamAtTheShutdownTimeout(t *testing.T) {
 
 	state := g.waitExit(t, shutdownTimeout+waitFor)
 	assert.True(t, state.Exited(), "the process exits by itself, not by the signal: %s", state)
+	assert.Equal(t, 0, state.ExitCode(), "a shutdown that had to cut exits 0 too (README, Operations)")
 	rest, err := io.ReadAll(events)
 	assert.Error(t, err, "the client sees the stream cut, not a clean end")
 	assert.NotContains(t, string(rest), "result")
