@@ -155,13 +155,26 @@ func (g *Gateway) observe(next http.Handler, redirectPath string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
+		// Deferred: httputil.ReverseProxy panics with http.ErrAbortHandler
+		// when a stream is cut (a listening stream ended by the drain, the
+		// client or the backend gone), and such a request is still counted
+		// and logged, marked aborted.
+		aborted := true
+		defer func() {
+			endpoint := endpointOf(r.URL.Path, g.cfg.MCPPath, redirectPath)
+			g.metrics.requests.WithLabelValues(endpoint, sw.code()).Inc()
+			attrs := []slog.Attr{
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("endpoint", endpoint),
+				slog.Int("status", sw.statusOr200()), slog.Duration("duration", time.Since(start)),
+				slog.String("remote", r.RemoteAddr),
+			}
+			if aborted {
+				attrs = append(attrs, slog.Bool("aborted", true))
+			}
+			g.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		}()
 		next.ServeHTTP(sw, r)
-		endpoint := endpointOf(r.URL.Path, g.cfg.MCPPath, redirectPath)
-		g.metrics.requests.WithLabelValues(endpoint, sw.code()).Inc()
-		g.log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("endpoint", endpoint),
-			slog.Int("status", sw.statusOr200()), slog.Duration("duration", time.Since(start)),
-			slog.String("remote", r.RemoteAddr))
+		aborted = false
 	})
 }
 
