@@ -23,7 +23,7 @@ type Config struct {
 	// and every request of the run, redirects included, stays on loopback
 	// (or goes to Upstream).
 	URL string
-	// Flows is the number of complete flows in the first phase [200]: register,
+	// Flows is the number of complete flows in the first phase [1000]: register,
 	// authorize, consent, upstream, callback, token, refresh, protected call.
 	Flows int
 	// Codes is the number of authorization codes made (by browser logins) and
@@ -42,6 +42,10 @@ type Config struct {
 	Upstream http.RoundTripper
 	// Progress receives a progress line every second; nil for none.
 	Progress io.Writer
+	// Floor, when set, has every phase read the proxy process's CPU and
+	// allocations, and adds a floor phase after the flows: the same round
+	// trips against bare net/http handlers in the proxy's process.
+	Floor *FloorConfig
 }
 
 func (c *Config) defaults() {
@@ -50,7 +54,7 @@ func (c *Config) defaults() {
 			*v = d
 		}
 	}
-	def(&c.Flows, 200)
+	def(&c.Flows, 1000)
 	def(&c.Codes, 4000)
 	def(&c.Concurrency, 16)
 	def(&c.StormRequests, 1_000_000)
@@ -116,11 +120,29 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Target: target.String(), Concurrency: cfg.Concurrency, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	add := func(p PhaseReport) { rep.Phases = append(rep.Phases, p) }
 
-	// 1. Complete flows, one client each.
+	var script *FloorScript
+	if cfg.Floor != nil {
+		if script, err = r.recordFlow(ctx); err != nil {
+			return nil, fmt.Errorf("recording a flow for the floor: %w", err)
+		}
+		if err := r.uploadScript(ctx, script); err != nil {
+			return nil, err
+		}
+	}
+
+	// 1. Complete flows, one client each, then (with a floor) the same round
+	// trips against bare handlers.
 	p := r.phase(ctx, "flows", "flows", cfg.Flows, 0, func(sh *shard, rec *recorder, _ int) (bool, bool) {
 		return r.flow(ctx, sh, rec), false
 	})
 	add(p)
+	if script != nil {
+		floor := r.phase(ctx, "floor", "flows", cfg.Flows, 0, func(sh *shard, rec *recorder, _ int) (bool, bool) {
+			return r.floorFlow(ctx, sh, rec, script), false
+		})
+		add(floor)
+		rep.Floor = floorResult(script, p, floor)
+	}
 
 	// 2. Logins that leave codes, then 3. all codes redeemed at once: the
 	// burst of many clients reconnecting.
@@ -194,6 +216,11 @@ func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Dur
 	defer r.progress.end()
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	var srv0 Usage
+	var srvErr error
+	if r.cfg.Floor != nil {
+		srv0, srvErr = r.serverUsage(ctx)
+	}
 	cpu0 := CPUTime()
 	start := time.Now()
 	var deadline time.Time
@@ -233,6 +260,11 @@ func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Dur
 	eps := rec.endpoints()
 	p := PhaseReport{Name: name, Unit: unit, Units: int(units.Load()), Duration: elapsed, Endpoints: eps,
 		Mallocs: ms1.Mallocs - ms0.Mallocs, CPU: cpu}
+	if r.cfg.Floor != nil && srvErr == nil {
+		if srv1, err := r.serverUsage(ctx); err == nil {
+			p.Server = &Usage{CPU: srv1.CPU - srv0.CPU, Mallocs: srv1.Mallocs - srv0.Mallocs}
+		}
+	}
 	for _, e := range eps {
 		p.Requests += e.Requests
 		p.Errors += e.Errors
@@ -285,7 +317,11 @@ func (r *runner) getJSON(ctx context.Context, u string, v any) error {
 // call sends req and reads the whole answer, recording its latency (body
 // included) under the endpoint's label. ok decides which statuses succeed.
 func (r *runner) call(c *http.Client, sh *shard, rec *recorder, req *http.Request, ok func(int) bool) (*http.Response, []byte, bool) {
-	label := r.label(req)
+	return r.callAs(r.label(req), c, sh, rec, req, ok)
+}
+
+// callAs is call with the label given.
+func (r *runner) callAs(label string, c *http.Client, sh *shard, rec *recorder, req *http.Request, ok func(int) bool) (*http.Response, []byte, bool) {
 	start := time.Now()
 	resp, err := c.Do(req)
 	if err != nil {
