@@ -256,7 +256,8 @@ type Config struct {
 	// fast and safe for concurrent use (count, enqueue).
 	OnEvent func(Event)
 
-	// HTTPClient calls the upstream. Default: a client with a 10 s timeout.
+	// HTTPClient calls the upstream. Default: a client with a 10 s timeout
+	// that keeps up to 64 idle connections to the upstream.
 	HTTPClient *http.Client
 	// Logger receives operational and security logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -376,7 +377,7 @@ func (s *settings) validateAndDefault() error {
 		s.PassthroughClaims = DefaultPassthroughClaims
 	}
 	if s.HTTPClient == nil {
-		s.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+		s.HTTPClient = defaultHTTPClient()
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()

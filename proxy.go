@@ -33,6 +33,8 @@ type Proxy struct {
 	// clientQuota and pendingQuota bound what anonymous requests store (S19).
 	clientQuota  *quota
 	pendingQuota *quota
+	// consentPages renders the built-in consent page (consent_fastpage.go).
+	consentPages consentPages
 
 	stopCleanup chan struct{}
 	cleanupDone chan struct{}

@@ -151,6 +151,8 @@ func startProxy(addr, tokenURL string, hc *http.Client) (*proxyServer, error) {
 		UpstreamClientSecret:          loadtest.UpstreamClientSecret,
 		Scopes:                        []string{"openid", "email", "profile"},
 		HTTPClient:                    hc,
+		// A client per flow: -flows may pass the live-client quota.
+		MaxClients: 10_000_000,
 		// Errors only: the generated-keys warning is expected here.
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
