@@ -146,12 +146,20 @@ func (p *Proxy) refreshReuse(ctx context.Context, token string, client *clientRe
 // yet to rotate. Saving the grant extends its life with its newest refresh
 // token.
 func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *clientRecord, scopes []string) (*grant, *TokenResponse, *Error) {
-	g, saved, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	g, stored, saved, oerr := p.freshGrantStored(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
 	if oerr != nil {
 		return nil, nil, oerr
 	}
 	if !saved {
-		if err := p.putJSON(ctx, nsGrant+g.ID, g, p.cfg.RefreshTokenTTL); err != nil {
+		// Only the grant's life changes: its stored bytes, saved again, do
+		// that without encoding the grant anew (issue 16).
+		var err error
+		if stored != nil {
+			err = p.store.Save(ctx, nsGrant+g.ID, stored, p.cfg.RefreshTokenTTL)
+		} else {
+			err = p.putJSON(ctx, nsGrant+g.ID, g, p.cfg.RefreshTokenTTL)
+		}
+		if err != nil {
 			return nil, nil, errUnavailable("storage is unavailable, try again", err)
 		}
 	}
