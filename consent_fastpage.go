@@ -83,10 +83,14 @@ type skeletonSlot struct{ kind, perm int }
 type consentPages struct {
 	mu sync.Mutex
 	m  map[string]*consentSkeleton
+	// bufs holds page buffers for reuse: a page is ~9 KiB, allocated on
+	// every sign-in otherwise.
+	bufs sync.Pool
 }
 
 // render writes page with a checked skeleton, or reports false: then the
-// caller renders it with consentTemplate.
+// caller renders it with consentTemplate. The caller hands the page back with
+// release once it is written.
 func (c *consentPages) render(page *ConsentPage) ([]byte, bool) {
 	key := consentShape(page)
 	c.mu.Lock()
@@ -102,15 +106,22 @@ func (c *consentPages) render(page *ConsentPage) ([]byte, bool) {
 	if sk == nil || sk.branding != page.Branding || sk.formAction != page.FormAction {
 		return nil, false
 	}
-	return sk.render(page), true
+	buf, _ := c.bufs.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	return sk.render((*buf)[:0], page), true
 }
 
-func (sk *consentSkeleton) render(page *ConsentPage) []byte {
-	n := 0
-	for _, p := range sk.parts {
-		n += len(p)
+// release takes back a page render returned, for reuse.
+func (c *consentPages) release(page []byte) {
+	if cap(page) <= 64<<10 { // an outsized page (long values) is left to the GC
+		c.bufs.Put(&page)
 	}
-	out := make([]byte, 0, n+1024)
+}
+
+// render appends page to out.
+func (sk *consentSkeleton) render(out []byte, page *ConsentPage) []byte {
 	for i, s := range sk.slots {
 		out = append(out, sk.parts[i]...)
 		out = appendPageEscaped(out, slotValue(page, s))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -124,4 +125,20 @@ func TestConsentFastPageFallsBack(t *testing.T) {
 	pg.ProviderName = ""
 	_, ok = c.render(pg)
 	assert.False(t, ok, "a new shape past the cap")
+}
+
+// A released page buffer serves the next page with nothing of the last one
+// left in it.
+func TestConsentFastPageReusesBuffers(t *testing.T) {
+	var c consentPages
+	long := sampleConsentPage()
+	long.ClientName = strings.Repeat("A long name ", 40)
+	got, ok := c.render(long)
+	require.True(t, ok)
+	require.Equal(t, string(templatePage(t, long)), string(got))
+	c.release(got)
+	short := sampleConsentPage()
+	got, ok = c.render(short)
+	require.True(t, ok)
+	assert.Equal(t, string(templatePage(t, short)), string(got))
 }

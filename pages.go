@@ -275,6 +275,7 @@ func (p *Proxy) serveConsentPage(w http.ResponseWriter, r *http.Request) {
 	if tmpl == consentTemplate {
 		if body, ok := p.consentPages.render(page); ok { // the same bytes, faster (consent_fastpage.go)
 			p.writePage(w, http.StatusOK, body, page.Nonce)
+			p.consentPages.release(body)
 			return
 		}
 	}
