@@ -66,6 +66,9 @@ func (c *Config) defaults() {
 	}
 }
 
+// floorRounds is how many slices the flows and the floor alternate in.
+const floorRounds = 8
+
 // clientRedirect is where the test clients' codes are sent. Nothing listens
 // there: the driver stops at the redirect and reads the code from it.
 const clientRedirect = "http://127.0.0.1:9/callback"
@@ -132,14 +135,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// 1. Complete flows, one client each, then (with a floor) the same round
 	// trips against bare handlers.
-	p := r.phase(ctx, "flows", "flows", cfg.Flows, 0, func(sh *shard, rec *recorder, _ int) (bool, bool) {
-		return r.flow(ctx, sh, rec), false
-	})
-	add(p)
-	if script != nil {
-		floor := r.phase(ctx, "floor", "flows", cfg.Flows, 0, func(sh *shard, rec *recorder, _ int) (bool, bool) {
-			return r.floorFlow(ctx, sh, rec, script), false
-		})
+	flows := func(sh *shard, rec *recorder, _ int) (bool, bool) { return r.flow(ctx, sh, rec), false }
+	var p PhaseReport
+	if script == nil {
+		p = r.phase(ctx, "flows", "flows", cfg.Flows, 0, flows)
+		add(p)
+	} else {
+		type spec = struct {
+			name, unit string
+			n          int
+			op         op
+		}
+		var floor PhaseReport
+		p, floor = r.alternate(ctx, floorRounds, spec{"flows", "flows", cfg.Flows, flows},
+			spec{"floor", "flows", cfg.Flows, func(sh *shard, rec *recorder, _ int) (bool, bool) {
+				return r.floorFlow(ctx, sh, rec, script), false
+			}})
+		add(p)
 		add(floor)
 		rep.Floor = floorResult(script, p, floor)
 	}
@@ -207,13 +219,52 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, ctx.Err()
 }
 
+// op is one unit of a phase: it reports whether it completed a unit, and
+// whether its worker should stop.
+type op func(sh *shard, rec *recorder, i int) (ok, stop bool)
+
 // phase runs op n times (or for d, when d > 0) on cfg.Concurrency workers.
-// Op i of a time-bounded phase is always run by worker i % Concurrency. Op
-// reports whether it completed a unit, and whether its worker should stop.
-func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Duration, op func(sh *shard, rec *recorder, i int) (ok, stop bool)) PhaseReport {
+// Op i of a time-bounded phase is always run by worker i % Concurrency.
+func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Duration, op op) PhaseReport {
+	p := PhaseReport{Name: name, Unit: unit}
 	rec := &recorder{}
 	r.progress.start(name, rec)
 	defer r.progress.end()
+	r.chunk(ctx, &p, rec, 0, n, d, op)
+	return p.finish(rec)
+}
+
+// alternate runs two phases of n ops each in rounds, a slice of one then a
+// slice of the other, so a neighbour's load falls on both alike: the flows
+// and their floor are compared per round trip of CPU, and a busy second on
+// a shared machine must not land on one of them only.
+func (r *runner) alternate(ctx context.Context, rounds int, a, b struct {
+	name, unit string
+	n          int
+	op         op
+}) (PhaseReport, PhaseReport) {
+	pa, pb := PhaseReport{Name: a.name, Unit: a.unit}, PhaseReport{Name: b.name, Unit: b.unit}
+	ra, rb := &recorder{}, &recorder{}
+	for k := range rounds {
+		for _, x := range []struct {
+			p   *PhaseReport
+			rec *recorder
+			n   int
+			op  op
+		}{{&pa, ra, a.n, a.op}, {&pb, rb, b.n, b.op}} {
+			from, to := x.n*k/rounds, x.n*(k+1)/rounds
+			r.progress.start(x.p.Name, x.rec)
+			r.chunk(ctx, x.p, x.rec, from, to, 0, x.op)
+			r.progress.pause()
+		}
+	}
+	r.progress.end()
+	return pa.finish(ra), pb.finish(rb)
+}
+
+// chunk runs ops from..to-1 (or, when d > 0, from on for d) and adds what
+// they cost to p.
+func (r *runner) chunk(ctx context.Context, p *PhaseReport, rec *recorder, from, to int, d time.Duration, op op) {
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	var srv0 Usage
@@ -228,6 +279,7 @@ func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Dur
 		deadline = start.Add(d)
 	}
 	var next atomic.Int64
+	next.Store(int64(from))
 	var units atomic.Int64
 	var wg sync.WaitGroup
 	for w := range r.cfg.Concurrency {
@@ -240,7 +292,7 @@ func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Dur
 				} else {
 					i = int(next.Add(1)) - 1
 				}
-				if i >= n || ctx.Err() != nil || (d > 0 && time.Now().After(deadline)) {
+				if i >= to || ctx.Err() != nil || (d > 0 && time.Now().After(deadline)) {
 					return
 				}
 				ok, stop := op(sh, rec, i)
@@ -254,18 +306,26 @@ func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Dur
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	cpu := CPUTime() - cpu0
+	p.Duration += time.Since(start)
+	p.CPU += CPUTime() - cpu0
 	runtime.ReadMemStats(&ms1)
-	eps := rec.endpoints()
-	p := PhaseReport{Name: name, Unit: unit, Units: int(units.Load()), Duration: elapsed, Endpoints: eps,
-		Mallocs: ms1.Mallocs - ms0.Mallocs, CPU: cpu}
+	p.Mallocs += ms1.Mallocs - ms0.Mallocs
+	p.Units += int(units.Load())
 	if r.cfg.Floor != nil && srvErr == nil {
 		if srv1, err := r.serverUsage(ctx); err == nil {
-			p.Server = &Usage{CPU: srv1.CPU - srv0.CPU, Mallocs: srv1.Mallocs - srv0.Mallocs}
+			if p.Server == nil {
+				p.Server = &Usage{}
+			}
+			p.Server.CPU += srv1.CPU - srv0.CPU
+			p.Server.Mallocs += srv1.Mallocs - srv0.Mallocs
 		}
 	}
-	for _, e := range eps {
+}
+
+// finish adds the requests rec recorded to p.
+func (p PhaseReport) finish(rec *recorder) PhaseReport {
+	p.Endpoints = rec.endpoints()
+	for _, e := range p.Endpoints {
 		p.Requests += e.Requests
 		p.Errors += e.Errors
 	}
@@ -558,6 +618,14 @@ func (p *progress) end() {
 		fmt.Fprintln(p.w)
 	}
 	p.rec, p.shown = nil, false
+}
+
+// pause ends the progress line's phase without a line break: alternating
+// phases share one line.
+func (p *progress) pause() {
+	p.mu.Lock()
+	p.rec = nil
+	p.mu.Unlock()
 }
 
 func (p *progress) stop() {
