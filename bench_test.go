@@ -71,6 +71,7 @@ func newBenchFixture(tb testing.TB) *benchFixture {
 		HTTPClient:                    up.HTTPClient(),
 		Logger:                        slog.New(slog.DiscardHandler),
 		MaxClients:                    benchMaxClients, // a client per flow, for as many flows as b.N
+		MaxPendingAuthorizations:      benchMaxClients, // and batches of prepared sign-ins
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -40,7 +40,7 @@ func sampleConsentPage() *ConsentPage {
 func TestSecurity_S08_ConsentPageSameBytesAsTemplate(t *testing.T) {
 	hostile := []string{
 		`<script>alert(1)</script>`, `"><img src=x onerror=alert(1)>`, `a'b"c&d+e<f>g`, "nul\x00byte",
-		"bad\xffutf8", "é‮ \u2028 \ufdd0", "javascript:alert(1)", "Zqa00000qZ", "{{.ClientName}}", " lead space",
+		"bad\xffutf8", "é\u202e \u2028 \ufdd0", "javascript:alert(1)", "Zqa00000qZ", "{{.ClientName}}", " lead space",
 	}
 	var pages []*ConsentPage
 	base := sampleConsentPage()

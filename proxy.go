@@ -35,6 +35,8 @@ type Proxy struct {
 	pendingQuota *quota
 	// consentPages renders the built-in consent page (consent_fastpage.go).
 	consentPages consentPages
+	// consentMACs are keyed HMACs under ConsentSigningKey, for sign (cookies.go).
+	consentMACs sync.Pool
 
 	stopCleanup chan struct{}
 	cleanupDone chan struct{}
