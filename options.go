@@ -268,6 +268,9 @@ type Config struct {
 // settings is Config after defaults and validation: what the proxy actually runs on.
 type settings struct {
 	Config
+	// ownHTTPClient: HTTPClient is the default one, made for this proxy, so
+	// Destroy closes its idle connections.
+	ownHTTPClient     bool
 	issuer            *url.URL
 	redirectURL       string // BaseURL + RedirectPath
 	patterns          []redirecturi.Pattern
@@ -377,7 +380,7 @@ func (s *settings) validateAndDefault() error {
 		s.PassthroughClaims = DefaultPassthroughClaims
 	}
 	if s.HTTPClient == nil {
-		s.HTTPClient = defaultHTTPClient()
+		s.HTTPClient, s.ownHTTPClient = defaultHTTPClient(), true
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()

@@ -109,6 +109,9 @@ func persistent(s storage.TokenStorage) bool {
 func (p *Proxy) Destroy() {
 	p.destroyOnce.Do(func() {
 		close(p.stopCleanup)
+		if p.cfg.ownHTTPClient { // its pooled upstream connections end with the proxy
+			p.cfg.HTTPClient.CloseIdleConnections()
+		}
 	})
 	<-p.cleanupDone
 }
