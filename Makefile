@@ -65,9 +65,11 @@ BENCHTIME ?= 1s
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) -cpu 1 -timeout 60m . ./storage
 
-# The load tool: a proxy in process with an instant upstream, complete flows,
-# a token burst and refresh and bearer storms over loopback HTTP, bounded in
-# count and time. LOADFLAGS passes flags (go run ./cmd/oauthproxy-load -h).
+# The load tool: a proxy in a child process with an instant upstream over
+# loopback HTTP; complete flows beside their floor (the same round trips to
+# bare net/http handlers, ratio printed), a token burst and refresh and bearer
+# storms, bounded in count and time. LOADFLAGS passes flags (go run
+# ./cmd/oauthproxy-load -h), e.g. LOADFLAGS="-cpuprofile cpu.out -memprofile mem.out".
 LOADFLAGS ?=
 load:
 	$(GO) run ./cmd/oauthproxy-load $(LOADFLAGS)

@@ -37,6 +37,9 @@ const (
 	benchBaseURL  = "http://127.0.0.1:8080"
 	benchRedirect = "http://127.0.0.1:9/callback"
 	benchScope    = "openid email profile"
+	// benchMaxClients lifts the live-client quota (DefaultMaxClients) out of
+	// the way of benchmarks that register a client per iteration.
+	benchMaxClients = 100_000_000
 )
 
 var (
@@ -71,6 +74,8 @@ func newBenchFixture(tb testing.TB, opts ...func(*oauthproxy.Config)) *benchFixt
 		TokenStorage:                  inner,
 		HTTPClient:                    up.HTTPClient(),
 		Logger:                        slog.New(slog.DiscardHandler),
+		MaxClients:                    benchMaxClients, // a client per flow, for as many flows as b.N
+		MaxPendingAuthorizations:      benchMaxClients, // and batches of prepared sign-ins
 	}
 	for _, o := range opts {
 		o(&cfg)

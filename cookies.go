@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"net/http"
 	"strings"
 	"time"
@@ -19,13 +20,28 @@ const (
 
 // sign is HMAC-SHA256 under the ConsentSigningKey, base64url.
 func (p *Proxy) sign(purpose string, parts ...string) string {
-	m := hmac.New(sha256.New, p.cfg.ConsentSigningKey)
-	m.Write([]byte(purpose))
-	for _, part := range parts {
-		m.Write([]byte(part))
-		m.Write([]byte{0})
+	// A keyed HMAC reset for reuse: hmac.New hashes the key into fresh
+	// states on each call, four times a sign-in (issue 16).
+	m, _ := p.consentMACs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, p.cfg.ConsentSigningKey)
 	}
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	n := len(purpose)
+	for _, part := range parts {
+		n += len(part) + 1
+	}
+	msg := make([]byte, 0, n)
+	msg = append(msg, purpose...)
+	for _, part := range parts {
+		msg = append(msg, part...)
+		msg = append(msg, 0)
+	}
+	m.Write(msg)
+	var sum [sha256.Size]byte
+	out := base64.RawURLEncoding.EncodeToString(m.Sum(sum[:0]))
+	m.Reset()
+	p.consentMACs.Put(m)
+	return out
 }
 
 // verifySigned compares got with the expected signature in constant time.

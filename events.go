@@ -94,16 +94,18 @@ func (p *Proxy) emitAt(ctx context.Context, e Event, level slog.Level) {
 	if e.RemoteAddr == "" {
 		e.RemoteAddr = remoteAddr(ctx)
 	}
-	attrs := []slog.Attr{slog.String("event", string(e.Type))}
-	for _, a := range []struct{ k, v string }{
-		{"client_id", e.ClientID}, {"sub", e.Subject}, {"grant_id", e.GrantID},
-		{"remote_addr", e.RemoteAddr}, {reasonLogKey(e.Type), e.Reason},
-	} {
-		if a.v != "" {
-			attrs = append(attrs, slog.String(a.k, a.v))
+	if p.log.Enabled(ctx, level) { // the attributes cost allocations a filtered level never uses
+		attrs := []slog.Attr{slog.String("event", string(e.Type))}
+		for _, a := range []struct{ k, v string }{
+			{"client_id", e.ClientID}, {"sub", e.Subject}, {"grant_id", e.GrantID},
+			{"remote_addr", e.RemoteAddr}, {reasonLogKey(e.Type), e.Reason},
+		} {
+			if a.v != "" {
+				attrs = append(attrs, slog.String(a.k, a.v))
+			}
 		}
+		p.log.LogAttrs(ctx, level, "oauthproxy: "+string(e.Type), attrs...)
 	}
-	p.log.LogAttrs(ctx, level, "oauthproxy: "+string(e.Type), attrs...)
 	if p.cfg.OnEvent != nil {
 		p.cfg.OnEvent(e)
 	}

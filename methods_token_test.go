@@ -9,6 +9,7 @@ import (
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
+	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -266,4 +267,27 @@ func TestMethods_ExchangeRefreshToken_Refused(t *testing.T) {
 		_, err = d.refresh(c, next.RefreshToken)
 		assert.Equal(t, oauthproxy.ErrCodeInvalidGrant, oauthErr(t, err).Code)
 	})
+}
+
+// Each refresh extends the grant's life to its new refresh token's, also
+// when the upstream token is still fresh and the grant is saved as it was
+// stored: a session used within every RefreshTokenTTL lives on, with the same
+// identity and upstream tokens.
+func TestExchangeRefreshToken_ExtendsGrantLife(t *testing.T) {
+	d := newDirect(t, func(c *oauthproxy.Config, idp *oauthproxytest.Options) {
+		c.RefreshTokenTTL = 2 * time.Hour
+		idp.AccessTokenTTL = 24 * time.Hour // no upstream refresh on the way
+	})
+	c := d.register("none")
+	tok := d.tokens(c)
+	before, err := d.p.LoadUpstreamTokens(d.ctx, tok.AccessToken)
+	require.NoError(t, err)
+	for range 3 { // 4.5 hours in all, past the first refresh token's 2 hours
+		d.clock.Advance(90 * time.Minute)
+		tok, err = d.refresh(c, tok.RefreshToken)
+		require.NoError(t, err, "the grant lives as long as its newest refresh token")
+	}
+	after, err := d.p.LoadUpstreamTokens(d.ctx, tok.AccessToken)
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "the grant is saved unchanged")
 }

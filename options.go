@@ -290,7 +290,8 @@ type Config struct {
 	// fast and safe for concurrent use (count, enqueue).
 	OnEvent func(Event)
 
-	// HTTPClient calls the upstream. Default: a client with a 10 s timeout.
+	// HTTPClient calls the upstream. Default: a client with a 10 s timeout
+	// that keeps up to 64 idle connections to the upstream.
 	HTTPClient *http.Client
 	// Logger receives operational and security logs. Default: slog.Default().
 	Logger *slog.Logger
@@ -301,6 +302,9 @@ type Config struct {
 // settings is Config after defaults and validation: what the proxy actually runs on.
 type settings struct {
 	Config
+	// ownHTTPClient: HTTPClient is the default one, made for this proxy, so
+	// Destroy closes its idle connections.
+	ownHTTPClient     bool
 	issuer            *url.URL
 	redirectURL       string // BaseURL + RedirectPath
 	patterns          []redirecturi.Pattern
@@ -404,7 +408,7 @@ func (s *settings) validateAndDefault() error {
 		s.PassthroughClaims = DefaultPassthroughClaims
 	}
 	if s.HTTPClient == nil {
-		s.HTTPClient = &http.Client{Timeout: DefaultHTTPTimeout}
+		s.HTTPClient, s.ownHTTPClient = defaultHTTPClient(), true
 	}
 	if s.Logger == nil {
 		s.Logger = slog.Default()

@@ -175,9 +175,14 @@ func (p *Proxy) renderPage(w http.ResponseWriter, status int, tmpl *template.Tem
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	p.writePage(w, status, buf.Bytes(), nonce)
+}
+
+// writePage sends a rendered page with the page headers.
+func (p *Proxy) writePage(w http.ResponseWriter, status int, page []byte, nonce string) {
 	p.pageHeaders(w, nonce)
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(page)
 }
 
 // errorPage is what the error template shows.
@@ -267,6 +272,13 @@ func (p *Proxy) serveConsentPage(w http.ResponseWriter, r *http.Request) {
 		tmpl = p.cfg.ConsentTemplate
 	}
 	page.Nonce = newNonce()
+	if tmpl == consentTemplate {
+		if body, ok := p.consentPages.render(page); ok { // the same bytes, faster (consent_fastpage.go)
+			p.writePage(w, http.StatusOK, body, page.Nonce)
+			p.consentPages.release(body)
+			return
+		}
+	}
 	p.renderPage(w, http.StatusOK, tmpl, page, page.Nonce)
 }
 

@@ -33,6 +33,10 @@ type Proxy struct {
 	// clientQuota and pendingQuota bound what anonymous requests store (S19).
 	clientQuota  *quota
 	pendingQuota *quota
+	// consentPages renders the built-in consent page (consent_fastpage.go).
+	consentPages consentPages
+	// consentMACs are keyed HMACs under ConsentSigningKey, for sign (cookies.go).
+	consentMACs sync.Pool
 
 	stopCleanup chan struct{}
 	cleanupDone chan struct{}
@@ -115,6 +119,9 @@ func persistent(s storage.TokenStorage) bool {
 func (p *Proxy) Destroy() {
 	p.destroyOnce.Do(func() {
 		close(p.stopCleanup)
+		if p.cfg.ownHTTPClient { // its pooled upstream connections end with the proxy
+			p.cfg.HTTPClient.CloseIdleConnections()
+		}
 	})
 	<-p.cleanupDone
 }

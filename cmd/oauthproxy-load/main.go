@@ -1,27 +1,33 @@
 // Command oauthproxy-load puts an oauthproxy under load and reports what it
 // measured: flows/s, requests/s, p50/p90/p99 latency per endpoint, errors,
-// allocations and peak RSS.
+// allocations and peak RSS, and the proxy's CPU per flow beside its floor.
 //
-// By default it starts a proxy in process, on a loopback port, in front of an
-// upstream that answers instantly without sockets, so only the proxy's own
-// work is measured. It then runs, each bounded in count and time:
+// By default it starts a proxy in a child process, on a loopback port, with
+// its default HTTP client, in front of an upstream that answers instantly
+// over loopback HTTP from this process, so the child's CPU time is the
+// proxy's own work. It then runs, each bounded in count and time:
 //
 //  1. flows: complete flows (register, authorize, consent page and approval,
 //     upstream, callback, token, refresh, protected call), one client each;
-//  2. logins: browser logins that leave authorization codes, then
-//  3. token burst: every code redeemed at once, as when many clients
+//  2. floor: the same round trips, byte for byte, against bare net/http
+//     handlers in the proxy's process, which make the same upstream call:
+//     the report prints the proxy's CPU per flow over this floor's;
+//  3. logins: browser logins that leave authorization codes, then
+//  4. token burst: every code redeemed at once, as when many clients
 //     reconnect;
-//  4. refresh storm: refresh-token rotations for -storm;
-//  5. bearer storm: protected calls through RequireBearer for -storm.
+//  5. refresh storm: refresh-token rotations for -storm;
+//  6. bearer storm: protected calls through RequireBearer for -storm.
 //
 // With -url it drives another proxy instead (loopback only; its upstream
-// must approve logins without a human). With -serve it only runs the
-// in-process proxy, so the load can come from another process:
+// must approve logins without a human). With -serve it only runs a proxy
+// with the in-process upstream, so the load can come from another process:
 //
 //	oauthproxy-load -serve 127.0.0.1:8080 &
 //	oauthproxy-load -url http://127.0.0.1:8080
 //
-// The proxy's signing and encryption keys are generated per run.
+// -cpuprofile and -memprofile profile the proxy's process (the child, or
+// this one with -serve or -url). The proxy's signing and encryption keys are
+// generated per run.
 package main
 
 import (
@@ -34,7 +40,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/pprof"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -45,42 +50,46 @@ import (
 
 func main() {
 	var (
-		target     = flag.String("url", "", "drive the proxy at this loopback `URL` (its BaseURL) instead of one in process")
-		serve      = flag.String("serve", "", "only serve the in-process proxy on this loopback `address` until interrupted")
-		flows      = flag.Int("flows", 200, "complete flows in the first phase")
+		target     = flag.String("url", "", "drive the proxy at this loopback `URL` (its BaseURL) instead of one in a child process")
+		serve      = flag.String("serve", "", "only serve a proxy with the in-process upstream on this loopback `address` until interrupted")
+		child      = flag.String("server-child", "", "internal: be the proxy's process, its token endpoint at this loopback `URL`")
+		flows      = flag.Int("flows", 1000, "complete flows in the first phase, and as many on the floor")
 		codes      = flag.Int("codes", 4000, "authorization codes made, then redeemed at once in the token burst")
 		conc       = flag.Int("c", 16, "concurrent workers in every phase")
 		storm      = flag.Duration("storm", 5*time.Second, "length of the refresh storm and of the bearer storm")
 		stormMax   = flag.Int("storm-requests", 1_000_000, "most requests in each storm")
 		maxTime    = flag.Duration("max-time", 50*time.Second, "stop the whole run after this long")
-		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the run to `file`")
+		cpuProfile = flag.String("cpuprofile", "", "write a CPU profile of the proxy's process to `file`")
+		memProfile = flag.String("memprofile", "", "write an allocation profile of the proxy's process to `file`")
 		quiet      = flag.Bool("quiet", false, "no progress line")
 	)
 	flag.Parse()
-	if err := run(*target, *serve, *cpuProfile, *quiet, loadtest.Config{
-		Flows: *flows, Codes: *codes, Concurrency: *conc, StormTime: *storm,
-		StormRequests: *stormMax, MaxTime: *maxTime,
-	}); err != nil {
+	prof := profiles{cpu: *cpuProfile, mem: *memProfile}
+	var err error
+	if *child != "" {
+		err = serverChild(*child, prof, os.Stdin, os.Stdout)
+	} else {
+		err = run(*target, *serve, prof, *quiet, loadtest.Config{
+			Flows: *flows, Codes: *codes, Concurrency: *conc, StormTime: *storm,
+			StormRequests: *stormMax, MaxTime: *maxTime,
+		})
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "oauthproxy-load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(target, serve, cpuProfile string, quiet bool, cfg loadtest.Config) error {
+func run(target, serve string, prof profiles, quiet bool, cfg loadtest.Config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
+	if serve != "" || target != "" { // the proxy's process is this one, or not ours
+		stopProfiles, err := prof.start()
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+		defer stopProfiles()
 	}
-
 	if serve != "" {
 		return serveOnly(ctx, serve)
 	}
@@ -91,19 +100,18 @@ func run(target, serve, cpuProfile string, quiet bool, cfg loadtest.Config) erro
 	if !quiet {
 		cfg.Progress = os.Stderr
 	}
-	inProcess := target == ""
-	if inProcess {
-		srv, err := startProxy("127.0.0.1:0", up)
+	if target == "" {
+		srv, err := startChild(ctx, up, prof, childCommand())
 		if err != nil {
 			return err
 		}
 		defer srv.close()
-		target = srv.url
+		target = srv.proxyURL
+		cfg.Floor = &loadtest.FloorConfig{URL: srv.floorURL, Upstream: up, UpstreamTokenURL: srv.upstreamTokenURL}
 	}
 	cfg.URL = target
 	rep, err := loadtest.Run(ctx, cfg)
 	if rep != nil {
-		rep.InProcess = inProcess
 		rep.Print(os.Stdout)
 	}
 	if err != nil {
@@ -124,7 +132,9 @@ type proxyServer struct {
 	requests atomic.Int64
 }
 
-func startProxy(addr string, up *loadtest.Upstream) (*proxyServer, error) {
+// startProxy serves a proxy on addr whose upstream token endpoint is tokenURL,
+// calling it with hc (nil: the proxy's default client).
+func startProxy(addr, tokenURL string, hc *http.Client) (*proxyServer, error) {
 	if _, err := loadtest.CheckLoopbackURL("http://" + addr); err != nil {
 		return nil, fmt.Errorf("-serve: %w", err)
 	}
@@ -136,11 +146,13 @@ func startProxy(addr string, up *loadtest.Upstream) (*proxyServer, error) {
 	s.proxy, err = oauthproxy.New(oauthproxy.Config{
 		BaseURL:                       s.url,
 		UpstreamAuthorizationEndpoint: loadtest.UpstreamAuthorizationEndpoint,
-		UpstreamTokenEndpoint:         loadtest.UpstreamTokenEndpoint,
+		UpstreamTokenEndpoint:         tokenURL,
 		UpstreamClientID:              loadtest.UpstreamClientID,
 		UpstreamClientSecret:          loadtest.UpstreamClientSecret,
 		Scopes:                        []string{"openid", "email", "profile"},
-		HTTPClient:                    up.HTTPClient(),
+		HTTPClient:                    hc,
+		// A client per flow: -flows may pass the live-client quota.
+		MaxClients: 10_000_000,
 		// Errors only: the generated-keys warning is expected here.
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
@@ -175,7 +187,7 @@ func (s *proxyServer) close() {
 // serveOnly runs the in-process proxy until ctx ends, then says how much CPU
 // it used per request: its cost with no load generator beside it.
 func serveOnly(ctx context.Context, addr string) error {
-	srv, err := startProxy(addr, loadtest.NewUpstream())
+	srv, err := startProxy(addr, loadtest.UpstreamTokenEndpoint, loadtest.NewUpstream().HTTPClient())
 	if err != nil {
 		return err
 	}

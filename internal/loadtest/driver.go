@@ -23,7 +23,7 @@ type Config struct {
 	// and every request of the run, redirects included, stays on loopback
 	// (or goes to Upstream).
 	URL string
-	// Flows is the number of complete flows in the first phase [200]: register,
+	// Flows is the number of complete flows in the first phase [1000]: register,
 	// authorize, consent, upstream, callback, token, refresh, protected call.
 	Flows int
 	// Codes is the number of authorization codes made (by browser logins) and
@@ -42,6 +42,10 @@ type Config struct {
 	Upstream http.RoundTripper
 	// Progress receives a progress line every second; nil for none.
 	Progress io.Writer
+	// Floor, when set, has every phase read the proxy process's CPU and
+	// allocations, and adds a floor phase after the flows: the same round
+	// trips against bare net/http handlers in the proxy's process.
+	Floor *FloorConfig
 }
 
 func (c *Config) defaults() {
@@ -50,7 +54,7 @@ func (c *Config) defaults() {
 			*v = d
 		}
 	}
-	def(&c.Flows, 200)
+	def(&c.Flows, 1000)
 	def(&c.Codes, 4000)
 	def(&c.Concurrency, 16)
 	def(&c.StormRequests, 1_000_000)
@@ -61,6 +65,9 @@ func (c *Config) defaults() {
 		c.MaxTime = 50 * time.Second
 	}
 }
+
+// floorRounds is how many slices the flows and the floor alternate in.
+const floorRounds = 8
 
 // clientRedirect is where the test clients' codes are sent. Nothing listens
 // there: the driver stops at the redirect and reads the code from it.
@@ -116,11 +123,38 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	rep := &Report{Target: target.String(), Concurrency: cfg.Concurrency, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	add := func(p PhaseReport) { rep.Phases = append(rep.Phases, p) }
 
-	// 1. Complete flows, one client each.
-	p := r.phase(ctx, "flows", "flows", cfg.Flows, 0, func(sh *shard, rec *recorder, _ int) (bool, bool) {
-		return r.flow(ctx, sh, rec), false
-	})
-	add(p)
+	var script *FloorScript
+	if cfg.Floor != nil {
+		if script, err = r.recordFlow(ctx); err != nil {
+			return nil, fmt.Errorf("recording a flow for the floor: %w", err)
+		}
+		if err := r.uploadScript(ctx, script); err != nil {
+			return nil, err
+		}
+	}
+
+	// 1. Complete flows, one client each, then (with a floor) the same round
+	// trips against bare handlers.
+	flows := func(sh *shard, rec *recorder, _ int) (bool, bool) { return r.flow(ctx, sh, rec), false }
+	var p PhaseReport
+	if script == nil {
+		p = r.phase(ctx, "flows", "flows", cfg.Flows, 0, flows)
+		add(p)
+	} else {
+		type spec = struct {
+			name, unit string
+			n          int
+			op         op
+		}
+		var floor PhaseReport
+		p, floor = r.alternate(ctx, floorRounds, spec{"flows", "flows", cfg.Flows, flows},
+			spec{"floor", "flows", cfg.Flows, func(sh *shard, rec *recorder, _ int) (bool, bool) {
+				return r.floorFlow(ctx, sh, rec, script), false
+			}})
+		add(p)
+		add(floor)
+		rep.Floor = floorResult(script, p, floor)
+	}
 
 	// 2. Logins that leave codes, then 3. all codes redeemed at once: the
 	// burst of many clients reconnecting.
@@ -185,15 +219,59 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, ctx.Err()
 }
 
+// op is one unit of a phase: it reports whether it completed a unit, and
+// whether its worker should stop.
+type op func(sh *shard, rec *recorder, i int) (ok, stop bool)
+
 // phase runs op n times (or for d, when d > 0) on cfg.Concurrency workers.
-// Op i of a time-bounded phase is always run by worker i % Concurrency. Op
-// reports whether it completed a unit, and whether its worker should stop.
-func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Duration, op func(sh *shard, rec *recorder, i int) (ok, stop bool)) PhaseReport {
+// Op i of a time-bounded phase is always run by worker i % Concurrency.
+func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Duration, op op) PhaseReport {
+	p := PhaseReport{Name: name, Unit: unit}
 	rec := &recorder{}
 	r.progress.start(name, rec)
 	defer r.progress.end()
+	r.chunk(ctx, &p, rec, 0, n, d, op)
+	return p.finish(rec)
+}
+
+// alternate runs two phases of n ops each in rounds, a slice of one then a
+// slice of the other, so a neighbour's load falls on both alike: the flows
+// and their floor are compared per round trip of CPU, and a busy second on
+// a shared machine must not land on one of them only.
+func (r *runner) alternate(ctx context.Context, rounds int, a, b struct {
+	name, unit string
+	n          int
+	op         op
+}) (PhaseReport, PhaseReport) {
+	pa, pb := PhaseReport{Name: a.name, Unit: a.unit}, PhaseReport{Name: b.name, Unit: b.unit}
+	ra, rb := &recorder{}, &recorder{}
+	for k := range rounds {
+		for _, x := range []struct {
+			p   *PhaseReport
+			rec *recorder
+			n   int
+			op  op
+		}{{&pa, ra, a.n, a.op}, {&pb, rb, b.n, b.op}} {
+			from, to := x.n*k/rounds, x.n*(k+1)/rounds
+			r.progress.start(x.p.Name, x.rec)
+			r.chunk(ctx, x.p, x.rec, from, to, 0, x.op)
+			r.progress.pause()
+		}
+	}
+	r.progress.end()
+	return pa.finish(ra), pb.finish(rb)
+}
+
+// chunk runs ops from..to-1 (or, when d > 0, from on for d) and adds what
+// they cost to p.
+func (r *runner) chunk(ctx context.Context, p *PhaseReport, rec *recorder, from, to int, d time.Duration, op op) {
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
+	var srv0 Usage
+	var srvErr error
+	if r.cfg.Floor != nil {
+		srv0, srvErr = r.serverUsage(ctx)
+	}
 	cpu0 := CPUTime()
 	start := time.Now()
 	var deadline time.Time
@@ -201,6 +279,7 @@ func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Dur
 		deadline = start.Add(d)
 	}
 	var next atomic.Int64
+	next.Store(int64(from))
 	var units atomic.Int64
 	var wg sync.WaitGroup
 	for w := range r.cfg.Concurrency {
@@ -213,7 +292,7 @@ func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Dur
 				} else {
 					i = int(next.Add(1)) - 1
 				}
-				if i >= n || ctx.Err() != nil || (d > 0 && time.Now().After(deadline)) {
+				if i >= to || ctx.Err() != nil || (d > 0 && time.Now().After(deadline)) {
 					return
 				}
 				ok, stop := op(sh, rec, i)
@@ -227,13 +306,26 @@ func (r *runner) phase(ctx context.Context, name, unit string, n int, d time.Dur
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	cpu := CPUTime() - cpu0
+	p.Duration += time.Since(start)
+	p.CPU += CPUTime() - cpu0
 	runtime.ReadMemStats(&ms1)
-	eps := rec.endpoints()
-	p := PhaseReport{Name: name, Unit: unit, Units: int(units.Load()), Duration: elapsed, Endpoints: eps,
-		Mallocs: ms1.Mallocs - ms0.Mallocs, CPU: cpu}
-	for _, e := range eps {
+	p.Mallocs += ms1.Mallocs - ms0.Mallocs
+	p.Units += int(units.Load())
+	if r.cfg.Floor != nil && srvErr == nil {
+		if srv1, err := r.serverUsage(ctx); err == nil {
+			if p.Server == nil {
+				p.Server = &Usage{}
+			}
+			p.Server.CPU += srv1.CPU - srv0.CPU
+			p.Server.Mallocs += srv1.Mallocs - srv0.Mallocs
+		}
+	}
+}
+
+// finish adds the requests rec recorded to p.
+func (p PhaseReport) finish(rec *recorder) PhaseReport {
+	p.Endpoints = rec.endpoints()
+	for _, e := range p.Endpoints {
 		p.Requests += e.Requests
 		p.Errors += e.Errors
 	}
@@ -285,7 +377,11 @@ func (r *runner) getJSON(ctx context.Context, u string, v any) error {
 // call sends req and reads the whole answer, recording its latency (body
 // included) under the endpoint's label. ok decides which statuses succeed.
 func (r *runner) call(c *http.Client, sh *shard, rec *recorder, req *http.Request, ok func(int) bool) (*http.Response, []byte, bool) {
-	label := r.label(req)
+	return r.callAs(r.label(req), c, sh, rec, req, ok)
+}
+
+// callAs is call with the label given.
+func (r *runner) callAs(label string, c *http.Client, sh *shard, rec *recorder, req *http.Request, ok func(int) bool) (*http.Response, []byte, bool) {
 	start := time.Now()
 	resp, err := c.Do(req)
 	if err != nil {
@@ -522,6 +618,14 @@ func (p *progress) end() {
 		fmt.Fprintln(p.w)
 	}
 	p.rec, p.shown = nil, false
+}
+
+// pause ends the progress line's phase without a line break: alternating
+// phases share one line.
+func (p *progress) pause() {
+	p.mu.Lock()
+	p.rec = nil
+	p.mu.Unlock()
 }
 
 func (p *progress) stop() {

@@ -108,6 +108,9 @@ type PhaseReport struct {
 	// proxy in process, client and server together.
 	Mallocs uint64
 	CPU     time.Duration
+	// Server is the proxy process's own usage during the phase, when the
+	// run has a floor (Config.Floor) to read it from.
+	Server *Usage
 }
 
 // RequestsPerSecond is the phase's completed requests over its duration.
@@ -116,12 +119,13 @@ func (p PhaseReport) RequestsPerSecond() float64 { return float64(p.Requests) / 
 // Report is a whole run.
 type Report struct {
 	Target      string
-	InProcess   bool
 	Concurrency int
 	GOMAXPROCS  int
 	Phases      []PhaseReport
 	PeakRSS     int64
 	Elapsed     time.Duration
+	// Floor compares the flows with their floor, when the run measured one.
+	Floor *FloorResult
 }
 
 // Errors is the number of failed requests in all phases.
@@ -136,8 +140,8 @@ func (r *Report) Errors() int {
 // Print writes the report as plain-text tables.
 func (r *Report) Print(w io.Writer) {
 	where := "target " + r.Target
-	if r.InProcess {
-		where = "proxy in process at " + r.Target + " (instant upstream; client and server share the CPUs)"
+	if len(r.Phases) > 0 && r.Phases[0].Server != nil {
+		where = "proxy in its own process at " + r.Target + " (instant upstream over loopback HTTP; that process's CPU is read apart from the load generator's)"
 	}
 	fmt.Fprintf(w, "\noauthproxy-load: %s, concurrency %d, GOMAXPROCS %d\n", where, r.Concurrency, r.GOMAXPROCS)
 	for _, p := range r.Phases {
@@ -147,17 +151,34 @@ func (r *Report) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, ", errors %d\n", p.Errors)
 		if p.Requests > 0 {
-			fmt.Fprintf(w, "   process: %.1f µs CPU and %.0f allocations per request\n",
+			side := "process"
+			if p.Server != nil {
+				side = "load generator"
+			}
+			fmt.Fprintf(w, "   %s: %.1f µs CPU and %.0f allocations per request\n", side,
 				float64(p.CPU.Microseconds())/float64(p.Requests), float64(p.Mallocs)/float64(p.Requests))
 		}
-		fmt.Fprintf(w, "   %-24s %8s %7s %9s %9s %9s %9s\n", "endpoint", "requests", "errors", "p50", "p90", "p99", "max")
+		if p.Server != nil && p.Requests > 0 {
+			fmt.Fprintf(w, "   proxy's process: %.1f µs CPU and %.0f allocations per request",
+				float64(p.Server.CPU.Microseconds())/float64(p.Requests), float64(p.Server.Mallocs)/float64(p.Requests))
+			if p.Unit != "" && p.Units > 0 {
+				fmt.Fprintf(w, ", %.0f µs and %.0f allocations per %s", float64(p.Server.CPU.Microseconds())/float64(p.Units),
+					float64(p.Server.Mallocs)/float64(p.Units), strings.TrimSuffix(p.Unit, "s"))
+			}
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "   %-30s %8s %7s %9s %9s %9s %9s\n", "endpoint", "requests", "errors", "p50", "p90", "p99", "max")
 		for _, e := range p.Endpoints {
-			fmt.Fprintf(w, "   %-24s %8d %7d %9s %9s %9s %9s\n", e.Endpoint, e.Requests, e.Errors,
+			fmt.Fprintf(w, "   %-30s %8d %7d %9s %9s %9s %9s\n", e.Endpoint, e.Requests, e.Errors,
 				ms(e.P50), ms(e.P90), ms(e.P99), ms(e.Max))
 			if e.FirstError != "" {
-				fmt.Fprintf(w, "   %-24s first error: %s\n", "", oneLine(e.FirstError))
+				fmt.Fprintf(w, "   %-30s first error: %s\n", "", oneLine(e.FirstError))
 			}
 		}
+	}
+	if f := r.Floor; f != nil {
+		fmt.Fprintf(w, "\nproxy CPU per flow: %.0f µs (%.0f allocations) against a floor of %.0f µs (%.0f allocations) for the same %d round trips and %d upstream call(s) to bare net/http handlers: %.2f× the floor\n",
+			f.Proxy, f.ProxyAllocs, f.Floor, f.FloorAllocs, f.Steps, f.UpstreamCalls, f.Ratio())
 	}
 	fmt.Fprintf(w, "\npeak RSS %.1f MiB, total %s, errors %d\n", float64(r.PeakRSS)/(1<<20), r.Elapsed.Round(time.Millisecond), r.Errors())
 }

@@ -38,6 +38,7 @@ type Upstream struct {
 	codes     atomic.Uint64
 	// TokenRequests counts the token requests answered.
 	TokenRequests atomic.Uint64
+	sample        upstreamSample
 }
 
 // NewUpstream returns an instant upstream whose id_token names the user with

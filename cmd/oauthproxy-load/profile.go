@@ -1,0 +1,38 @@
+package main
+
+import (
+	"os"
+	"runtime"
+	"runtime/pprof"
+)
+
+// profiles names the profiles to write of the proxy's process.
+type profiles struct{ cpu, mem string }
+
+// start starts the CPU profile; the returned func stops it and writes the
+// allocation profile (every allocation since the start, sampled).
+func (p profiles) start() (stop func(), err error) {
+	var cpuFile *os.File
+	if p.cpu != "" {
+		if cpuFile, err = os.Create(p.cpu); err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(cpuFile); err != nil {
+			cpuFile.Close()
+			return nil, err
+		}
+	}
+	return func() {
+		if cpuFile != nil {
+			pprof.StopCPUProfile()
+			cpuFile.Close()
+		}
+		if p.mem != "" {
+			if f, err := os.Create(p.mem); err == nil {
+				runtime.GC()
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}
+	}, nil
+}
