@@ -21,12 +21,14 @@ cd "$(dirname "$0")/.."
 mkdir -p "$OUT"
 
 # The root package: only the files of the authorization, consent, callback,
-# token, refresh, revocation and bearer paths and the JWT code, in three groups
-# run (and reported) one after the other, so a run cut short keeps the groups
-# it finished; only the tests that exercise them (the security tests, the
-# method tests, the flow, consent and JWT tests, the fuzz seeds), once each.
-ROOT_GROUPS=${MUTATE_ROOT_GROUPS:-"jwt.go,jwt_claims.go,bearer.go authorize.go,callback.go,consent.go,consent_remember.go,consent_scopes.go token.go,refresh.go,revoke.go"}
-ROOT_TESTS=${MUTATE_ROOT_TESTS:-'TestSecurity|TestMethods|TestConsent|TestJWT|TestFlow|TestGrantedScopes|TestLimitToRegisteredScope|TestConsentRememberable|FuzzVerifyAccessToken|FuzzTokenRequest'}
+# token, refresh, revocation and bearer paths and the JWT code, in three
+# groups, each with the tests that exercise it (one line each: files, then
+# the go test -run regexp). Each group is its own gremlins run and report
+# row, so a run cut short keeps the groups it finished.
+ROOT_GROUPS=${MUTATE_ROOT_GROUPS:-"\
+jwt.go,jwt_claims.go,bearer.go TestJWT|TestSecurity_S07|TestSecurity_S10|TestSecurity_S16|TestSecurity_S22_|TestMethods_VerifyAccessToken|FuzzVerifyAccessToken|FuzzClaimsDecode
+authorize.go,callback.go,consent.go,consent_remember.go,consent_scopes.go TestSecurity_S01|TestSecurity_S02|TestSecurity_S08|TestSecurity_S09|TestSecurity_S10|TestSecurity_S12|TestSecurity_S18|TestSecurity_S22|TestConsent|TestMethods_Authorize|TestMethods_Consent|TestMethods_HandleCallback
+token.go,refresh.go,revoke.go TestSecurity_S03|TestSecurity_S04|TestSecurity_S05|TestSecurity_S06|TestSecurity_S07|TestSecurity_S13|TestSecurity_S14|TestSecurity_S22|TestMethods_Exchange|TestFlow|FuzzTokenRequest"}
 
 run() { # run <dir> <go test -run regexp or ""> <label> [gremlins flags...]
 	dir=$1 tests=$2 label=$3
@@ -48,13 +50,14 @@ run() { # run <dir> <go test -run regexp or ""> <label> [gremlins flags...]
 for dir in ${*:-internal/pkce internal/redirecturi crypto internal/upstream internal/cimd .}; do
 	case $dir in
 	.)
-		for group in $ROOT_GROUPS; do
+		echo "$ROOT_GROUPS" | while read -r group tests; do
+			[ -n "$group" ] || continue
 			# Exclude every other file: subdirectories, then the root's other files.
-			set -- --timeout-coefficient 3 --exclude-files '/'
+			set -- --timeout-coefficient 1 --exclude-files '/'
 			for f in *.go; do
 				case ",$group,$f" in *_test.go | *",$f,"*) ;; *) set -- "$@" --exclude-files "^$f\$" ;; esac
 			done
-			run . "$ROOT_TESTS" "$group" "$@"
+			run . "$tests" "$group" "$@"
 		done
 		;;
 	*)
