@@ -32,6 +32,7 @@ func TestValidateClientIDURL_Edges(t *testing.T) {
 	}
 	for raw, want := range map[string]error{
 		"https://app.example.com/a b.json":            errURLCharacters,
+		"https://app.example.com/a\x7f.json":          errURLCharacters,
 		"https://app.example.com:65536/c.json":        errURLPort,
 		"https://a" + label63 + ".example.com/c.json": errURLHost,
 		"https://exa$mple.com/c.json":                 errURLHost,
