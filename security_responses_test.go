@@ -403,6 +403,22 @@ func TestSecurity_S16_BearerChallengeNamesResourceMetadata(t *testing.T) {
 	assert.Contains(t, challenge, `resource_metadata="`+wantMetadata+`"`)
 	assert.Contains(t, challenge, `error="invalid_token"`)
 
+	// The JSON body says the same: no error code without a token (RFC 6750
+	// §3.1), invalid_token with a bad one.
+	for token, wantError := range map[string]any{"": nil, "bad-token": "invalid_token"} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/mcp", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		r, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		r.Body.Close()
+		assert.Equal(t, wantError, body["error"], "token %q", token)
+		assert.NotEmpty(t, body["error_description"], "token %q", token)
+	}
+
 	m := secResourceMetadataParam.FindStringSubmatch(challenge)
 	require.Len(t, m, 2)
 	mdResp, err := http.Get(m[1])
