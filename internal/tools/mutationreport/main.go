@@ -139,7 +139,9 @@ func run(w io.Writer, eqPath, runsPath string) error {
 		if err := json.Unmarshal(b, &res); err != nil {
 			return fmt.Errorf("%s: %w", fields[2], err)
 		}
-		c := tally(fields[0], &res, equivalent)
+		// The package column may carry a label after the directory: ". (jwt.go,…)".
+		dir, _, _ := strings.Cut(fields[0], " ")
+		c := tally(dir, &res, equivalent)
 		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %d | %.1f%% | %.0fs |\n", fields[0],
 			c.killed, c.lived, c.notCovered, c.timedOut, c.notViable, c.equivalent, c.killRate(), c.elapsed)
 		commands = append(commands, fields[1])

@@ -29,13 +29,13 @@ func TestReport(t *testing.T) {
 		{"type":"ARITHMETIC_BASE","status":"KILLED","line":5,"column":1},
 		{"type":"ARITHMETIC_BASE","status":"TIMED OUT","line":6,"column":1},
 		{"type":"ARITHMETIC_BASE","status":"NOT COVERED","line":7,"column":1}]}],"elapsed_time":12.3}`)
-	runs := write("runs.tsv", "internal/x\tgremlins unleash ./internal/x\t"+res+"\n")
+	runs := write("runs.tsv", "internal/x (a.go)\tgremlins unleash ./internal/x\t"+res+"\n")
 
 	var out bytes.Buffer
 	require.NoError(t, run(&out, eq, runs))
 	report := out.String()
 	// 2 killed + 1 timed out of 4 run, 1 of the lived equivalent: 3 of 4 = 75%.
-	assert.Contains(t, report, "| internal/x | 2 | 2 | 1 | 1 | 0 | 1 | 75.0% | 12s |")
+	assert.Contains(t, report, "| internal/x (a.go) | 2 | 2 | 1 | 1 | 0 | 1 | 75.0% | 12s |")
 	assert.Contains(t, report, "    gremlins unleash ./internal/x")
 	assert.Contains(t, report, "- `internal/x/a.go:4:2 CONDITIONALS_NEGATION`")
 	assert.NotContains(t, report, "a.go:3:7 CONDITIONALS_BOUNDARY`")
