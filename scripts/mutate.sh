@@ -11,7 +11,7 @@
 #
 # Usage: scripts/mutate.sh [package dir ...]   (default: all of them)
 # Writes one gremlins JSON result per package to $MUTATE_OUT and the report
-# (docs/mutation.md format) to stdout.
+# (the format of docs/mutation-report.md) to stdout.
 set -eu
 
 GREMLINS=${GREMLINS:-"go run github.com/go-gremlins/gremlins/cmd/gremlins@v0.6.0"}
