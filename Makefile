@@ -100,3 +100,13 @@ abuse:
 SOAK ?= full
 soak:
 	OAUTHPROXY_SOAK=$(SOAK) $(GO) test -race -count=1 -run '^TestSoak$$' -timeout 30m -v .
+
+# Mutation testing of the security code (issue 15, docs/mutation.md) with
+# gremlins: about half an hour on two cores, so not part of make test.
+# MUTATE_PKGS picks package directories (default: all of them, root last).
+MUTATE_PKGS ?=
+MUTATE_REPORT ?= docs/mutation-report.md
+.PHONY: mutate
+mutate:
+	scripts/mutate.sh $(MUTATE_PKGS) > $(MUTATE_REPORT).tmp && mv $(MUTATE_REPORT).tmp $(MUTATE_REPORT)
+	@cat $(MUTATE_REPORT)

@@ -57,6 +57,11 @@ const (
 	// a go-redis pool that failed PoolSize dials in a row stops dialing and
 	// probes the server once a second instead.
 	redisRecovery = 3 * time.Second
+	// redisRefreshWorkers is how many goroutines refresh sessions. Each has at
+	// most one refresh in flight when Redis dies, and a refresh loses its
+	// token only if Redis made its take durable then: so at most this many
+	// tokens are lost in flight.
+	redisRefreshWorkers = 3
 )
 
 // Outcomes of one request.
@@ -304,7 +309,7 @@ func TestFaults_RedisKilledUnderLoad(t *testing.T) {
 			}
 		}
 	})
-	for range 3 {
+	for range redisRefreshWorkers {
 		wg.Go(func() {
 			for n := 0; !l.stop.Load(); {
 				s := l.take()
@@ -374,7 +379,7 @@ func TestFaults_RedisKilledUnderLoad(t *testing.T) {
 	}
 	counts := map[string]map[string]int{} // phase → outcome → n
 	var violations []string
-	lost := 0
+	lost := map[string]bool{} // refresh tokens lost in flight
 	for _, ev := range l.events {
 		phase, want := "edges", []string{outcomeOK, outcomeUnavailable}
 		switch {
@@ -390,7 +395,7 @@ func TestFaults_RedisKilledUnderLoad(t *testing.T) {
 		}
 		counts[phase][ev.outcome]++
 		if ev.kind == "refresh" && ev.outcome == outcomeGone && lostInFlight(ev.token, ev.start) {
-			lost++
+			lost[ev.token] = true
 			continue
 		}
 		if !slices.Contains(want, ev.outcome) {
@@ -417,7 +422,7 @@ func TestFaults_RedisKilledUnderLoad(t *testing.T) {
 		require.Equal(t, http.StatusOK, status, "an acknowledged access token works after the restart: %s", code)
 		res, err := tokenRequest(e.srv.URL, l.client, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.refresh}})
 		if outcome := classifyToken(res, err); outcome == outcomeGone && lostInFlight(s.refresh, time.Now()) {
-			lost++
+			lost[s.refresh] = true
 			continue
 		}
 		require.Equal(t, http.StatusOK, res.Status, "an acknowledged refresh token (acknowledged %s; kill at %s) works after the restart: %v",
@@ -431,6 +436,11 @@ func TestFaults_RedisKilledUnderLoad(t *testing.T) {
 	}
 	t.Logf("sessions checked after the restart: %d in reserve, %d in use; %d acknowledged during the load before the kill; "+
 		"%d refreshes in flight at the kill, %d of their tokens rotated by Redis without a reply",
-		len(l.reserve), len(l.pool), ackedBeforeKill, inFlight, lost)
+		len(l.reserve), len(l.pool), ackedBeforeKill, inFlight, len(lost))
 	require.Positive(t, ackedBeforeKill, "some sessions were acknowledged during the load, before the kill")
+	// The loss the test excuses is bounded: one token per refresh worker at
+	// most, and never more than the refreshes in flight at the kill. More
+	// means tokens are lost some other way than a reply cut off by the kill.
+	require.LessOrEqual(t, len(lost), min(redisRefreshWorkers, inFlight),
+		"refresh tokens lost in flight at the kill (%d refresh workers, %d refreshes in flight)", redisRefreshWorkers, inFlight)
 }

@@ -463,6 +463,7 @@ func TestFaults_Storage_OutageAtEveryStep(t *testing.T) {
 	// works), or the code, which works.
 	t.Run("callback", func(t *testing.T) {
 		r := newStorageRig(t, noSeal)
+		seen := 0
 		for n := 0; ; n++ {
 			require.Less(t, n, 30, "the request makes a bounded number of storage calls")
 			b := newSecBrowser(t)
@@ -474,11 +475,13 @@ func TestFaults_Storage_OutageAtEveryStep(t *testing.T) {
 			requireConsistent(t, r.store, "outage after", n, "calls")
 			if h.Status == http.StatusServiceUnavailable {
 				requireUnavailablePage(t, h)
+				seen++
 				h = b.get(callback)
 			}
 			q := secClientRedirect(t, h, clientRedirect)
 			if q.Get("error") != "" {
 				requireErrorRedirect(t, r.env, h, "temporarily_unavailable")
+				seen++
 				code, v := r.code(r.client)
 				require.Equal(t, http.StatusOK, r.exchange(r.client, code, v).Status)
 				continue
@@ -486,6 +489,7 @@ func TestFaults_Storage_OutageAtEveryStep(t *testing.T) {
 			tok := r.exchange(r.client, q.Get("code"), verifier)
 			require.Equal(t, http.StatusOK, tok.Status, "outage after %d calls: the code works: %v", n, tok.Body)
 			if fired == 0 {
+				requireOutagesFired(t, n, seen)
 				break
 			}
 		}
@@ -507,6 +511,7 @@ func TestFaults_Storage_OutageAtEveryStep(t *testing.T) {
 	t.Run("refresh", func(t *testing.T) {
 		r := newStorageRig(t, noSeal)
 		rt := r.secTokens(r.client).str("refresh_token")
+		seen := 0
 		for n := 0; ; n++ {
 			require.Less(t, n, 30, "the request makes a bounded number of storage calls")
 			r.store.failAfter(n)
@@ -517,21 +522,35 @@ func TestFaults_Storage_OutageAtEveryStep(t *testing.T) {
 				rt = res.str("refresh_token")
 			} else {
 				requireTokenError(t, res, http.StatusServiceUnavailable, "temporarily_unavailable", "outage after", n, "calls")
+				seen++
 			}
 			ok := r.refresh(r.client, rt)
 			require.Equal(t, http.StatusOK, ok.Status, "outage after %d calls: the client's refresh token works: %v", n, ok.Body)
 			rt = ok.str("refresh_token")
 			if fired == 0 {
+				requireOutagesFired(t, n, seen)
 				break
 			}
 		}
 	})
 }
 
+// requireOutagesFired is checked where an OutageAtEveryStep loop ends: at
+// the first n whose outage failed no call, the request having made only n.
+// An injector that never fired would end the loop at once having tested
+// nothing, so the request must have made storage calls (the outage before
+// the first of them fired) and the client must have seen an outage.
+func requireOutagesFired(t *testing.T, calls, seen int) {
+	t.Helper()
+	require.Positive(t, calls, "the outages fired: the request makes storage calls")
+	require.Positive(t, seen, "the client saw an outage (temporarily_unavailable)")
+}
+
 // outageInCodeExchange runs the code exchange with storage going down after
 // each number of calls in turn (see TestFaults_Storage_OutageAtEveryStep).
 func outageInCodeExchange(t *testing.T, r *storageRig) {
 	var lost []int
+	seen := 0
 	for n := 0; ; n++ {
 		require.Less(t, n, 30, "the request makes a bounded number of storage calls")
 		code, verifier := r.code(r.client)
@@ -542,11 +561,13 @@ func outageInCodeExchange(t *testing.T, r *storageRig) {
 		if res.Status == http.StatusOK {
 			r.sgRequireLive(r.client, res.str("access_token"), res.str("refresh_token"))
 			if fired == 0 {
+				requireOutagesFired(t, n, seen)
 				break
 			}
 			continue
 		}
 		requireTokenError(t, res, http.StatusServiceUnavailable, "temporarily_unavailable", "outage after", n, "calls")
+		seen++
 		retry := r.exchange(r.client, code, verifier)
 		if retry.Status == http.StatusOK {
 			r.sgRequireLive(r.client, retry.str("access_token"), retry.str("refresh_token"))

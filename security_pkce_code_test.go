@@ -6,8 +6,10 @@ import (
 	"encoding/base64"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"testing/cryptotest"
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy"
@@ -280,19 +282,38 @@ func TestSecurity_S04_CodeExpires(t *testing.T) {
 	assert.Empty(t, res.str("access_token"))
 }
 
+// TestSecurity_S04_CodeHas256Bits: an authorization code is 32 bytes, every
+// one of them drawn from crypto/rand. Under testing/cryptotest's
+// deterministic source the same seed gives the same code and another seed
+// another, so the code follows crypto/rand and not another generator
+// (math/rand, a clock, a counter); across codes no byte position keeps one
+// value, so no part of the 32 bytes is padding or fixed.
 func TestSecurity_S04_CodeHas256Bits(t *testing.T) {
 	e := newEnv(t)
 	c := e.register("none")
-	seen := map[string]bool{}
-	for range 3 {
+	var codes [][]byte
+	for range 8 {
 		code, _ := e.code(c)
-		assert.GreaterOrEqual(t, len(code), 43, "code %q", code)
-		raw, err := base64.RawURLEncoding.DecodeString(code)
-		require.NoError(t, err, "code is base64url")
-		assert.GreaterOrEqual(t, len(raw), 32, "at least 256 bits")
-		assert.False(t, seen[code], "codes are unique")
-		seen[code] = true
+		raw, err := base64.RawURLEncoding.Strict().DecodeString(code)
+		require.NoError(t, err, "code %q is base64url", code)
+		require.Len(t, raw, 32, "256 bits")
+		codes = append(codes, raw)
 	}
+	for i := range 32 {
+		varies := slices.ContainsFunc(codes[1:], func(raw []byte) bool { return raw[i] != codes[0][i] })
+		// Eight random draws agree on a byte with probability 2^-56.
+		assert.True(t, varies, "byte %d of the code is the same in every code", i)
+	}
+
+	codeWithSeed := func(seed uint64) string {
+		cryptotest.SetGlobalRandom(t, seed)
+		e := newEnv(t)
+		code, _ := e.code(e.register("none"))
+		return code
+	}
+	first := codeWithSeed(1)
+	assert.Equal(t, first, codeWithSeed(1), "the same crypto/rand stream, the same code")
+	assert.NotEqual(t, first, codeWithSeed(2), "another crypto/rand stream, another code")
 }
 
 func TestSecurity_S04_ConcurrentRedemptionSucceedsOnce(t *testing.T) {

@@ -99,6 +99,9 @@ func TestSecurity_S12_MetadataAdvertisesIssParameter(t *testing.T) {
 // ---------------------------------------------------------------------------
 // S13 caching and redirect status
 
+// TestSecurity_S13_TokenAndRegistrationResponsesAreNotCached: every answer of
+// /oauth/register, /oauth/token and /oauth/revoke, success or error, carries
+// Cache-Control: no-store and Pragma: no-cache (RFC 6749 §5.1).
 func TestSecurity_S13_TokenAndRegistrationResponsesAreNotCached(t *testing.T) {
 	e := newEnv(t)
 	c := e.register("client_secret_basic")
@@ -168,6 +171,19 @@ func TestSecurity_S13_TokenAndRegistrationResponsesAreNotCached(t *testing.T) {
 		{"token wrong content type", func() tokenResult {
 			return post("/oauth/token", "application/json", `{"grant_type":"refresh_token"}`, nil)
 		}, http.StatusBadRequest},
+		// RFC 7009 §2.2: a revocation answer is a token endpoint answer too.
+		{"revocation success", func() tokenResult {
+			return post("/oauth/revoke", formType, form("token", refreshToken, "token_type_hint", "refresh_token"), &c)
+		}, http.StatusOK},
+		{"revocation unknown token", func() tokenResult {
+			return post("/oauth/revoke", formType, form("token", "unknown"), &c)
+		}, http.StatusOK},
+		{"revocation invalid_client", func() tokenResult {
+			return post("/oauth/revoke", formType, form("token", refreshToken), &wrong)
+		}, http.StatusUnauthorized},
+		{"revocation wrong content type", func() tokenResult {
+			return post("/oauth/revoke", "application/json", `{"token":"x"}`, &c)
+		}, http.StatusBadRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := tc.send()
@@ -221,19 +237,42 @@ func TestSecurity_S13_RedirectsAreNever307(t *testing.T) {
 // ---------------------------------------------------------------------------
 // S14 input handling
 
+// TestSecurity_S14_OversizedBodiesRefused: a body one byte over the 1 MiB cap
+// is refused as too large and stores nothing; a body of exactly 1 MiB is read
+// and gets the error its content deserves. Both sides of the line are pinned,
+// so a cap raised or lowered fails here.
 func TestSecurity_S14_OversizedBodiesRefused(t *testing.T) {
+	const maxBody = 1 << 20 // SECURITY.md S14
+	const tooLarge = "request body is too large"
 	store := newRecordingStore(storage.NewMemory())
 	e := newEnv(t, withSecStore(store))
 	c := e.register("none")
-	big := strings.Repeat("a", 2<<20)
+	// pad fills prefix+suffix out to n bytes with a value no check accepts
+	// (not a known refresh token, a client_name over its length limit).
+	pad := func(n int, prefix, suffix string) string {
+		body := prefix + strings.Repeat("a", n-len(prefix)-len(suffix)) + suffix
+		require.Len(t, body, n)
+		return body
+	}
+	tokenForm := func(n int) string {
+		return pad(n, "grant_type=refresh_token&client_id="+c.ID+"&refresh_token=", "")
+	}
+	registration := func(n int) string {
+		return pad(n, `{"redirect_uris":["`+clientRedirect+`"],"client_name":"`, `"}`)
+	}
 
 	for _, tc := range []struct {
 		name, path, contentType, body, wantError string
+		wantTooLarge                             bool
 	}{
-		{"token form", "/oauth/token", "application/x-www-form-urlencoded",
-			"grant_type=refresh_token&client_id=" + c.ID + "&refresh_token=" + big, "invalid_request"},
-		{"registration JSON", "/oauth/register", "application/json",
-			`{"redirect_uris":["` + clientRedirect + `"],"client_name":"` + big + `"}`, "invalid_client_metadata"},
+		{"token form over the cap", "/oauth/token", "application/x-www-form-urlencoded",
+			tokenForm(maxBody + 1), "invalid_request", true},
+		{"token form at the cap", "/oauth/token", "application/x-www-form-urlencoded",
+			tokenForm(maxBody), "invalid_grant", false},
+		{"registration JSON over the cap", "/oauth/register", "application/json",
+			registration(maxBody + 1), "invalid_client_metadata", true},
+		{"registration JSON at the cap", "/oauth/register", "application/json",
+			registration(maxBody), "invalid_client_metadata", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Through the handler directly: over a real connection the server
@@ -243,10 +282,17 @@ func TestSecurity_S14_OversizedBodiesRefused(t *testing.T) {
 			req.Header.Set("Content-Type", tc.contentType)
 			rec := httptest.NewRecorder()
 			e.proxy.Handler().ServeHTTP(rec, req)
-			assert.Equal(t, http.StatusBadRequest, rec.Code)
 			var body map[string]any
 			require.NoError(t, json.NewDecoder(rec.Body).Decode(&body))
-			assert.Equal(t, tc.wantError, body["error"])
+			desc, _ := body["error_description"].(string)
+			if tc.wantTooLarge {
+				assert.Equal(t, http.StatusBadRequest, rec.Code)
+				assert.Equal(t, tc.wantError, body["error"])
+				assert.Contains(t, desc, tooLarge)
+			} else {
+				assert.NotContains(t, desc, tooLarge, "a body of exactly 1 MiB is read")
+				assert.Equal(t, tc.wantError, body["error"], "the content's own error")
+			}
 			assert.Equal(t, "no-store", rec.Header().Get("Cache-Control"))
 			assert.Empty(t, store.changedSince(mark))
 		})
@@ -357,6 +403,22 @@ func TestSecurity_S16_BearerChallengeNamesResourceMetadata(t *testing.T) {
 	assert.True(t, strings.HasPrefix(challenge, "Bearer "), challenge)
 	assert.Contains(t, challenge, `resource_metadata="`+wantMetadata+`"`)
 	assert.Contains(t, challenge, `error="invalid_token"`)
+
+	// The JSON body says the same: no error code without a token (RFC 6750
+	// §3.1), invalid_token with a bad one.
+	for token, wantError := range map[string]any{"": nil, "bad-token": "invalid_token"} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/mcp", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		r, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var body map[string]any
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		r.Body.Close()
+		assert.Equal(t, wantError, body["error"], "token %q", token)
+		assert.NotEmpty(t, body["error_description"], "token %q", token)
+	}
 
 	m := secResourceMetadataParam.FindStringSubmatch(challenge)
 	require.Len(t, m, 2)

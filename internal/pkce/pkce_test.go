@@ -37,3 +37,24 @@ func TestGenerateVerifierIsValidAndUnique(t *testing.T) {
 	assert.True(t, ValidVerifier(a))
 	assert.NotEqual(t, a, b)
 }
+
+// TestValidVerifierLengthBounds pins both ends of RFC 7636 §4.1's 43 to 128
+// characters.
+func TestValidVerifierLengthBounds(t *testing.T) {
+	for n, want := range map[int]bool{42: false, 43: true, 128: true, 129: false} {
+		assert.Equal(t, want, ValidVerifier(strings.Repeat("a", n)), "%d characters", n)
+	}
+}
+
+// TestValidVerifierCharacterSet checks each edge of the unreserved ranges
+// (RFC 7636 §4.1) and the characters just outside them.
+func TestValidVerifierCharacterSet(t *testing.T) {
+	base := strings.Repeat("a", 42)
+	for _, c := range "AZaz09-._~" {
+		assert.True(t, ValidVerifier(base+string(c)), "%q is unreserved", c)
+	}
+	for _, c := range "@[`{/:!+= %\x7f\x00" {
+		assert.False(t, ValidVerifier(base+string(c)), "%q is not unreserved", c)
+	}
+	assert.False(t, ValidVerifier(base+"é"), "non-ASCII")
+}

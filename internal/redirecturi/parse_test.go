@@ -161,3 +161,42 @@ func TestIsLoopbackHost(t *testing.T) {
 		})
 	}
 }
+
+// TestParse_Edges pins each end of the ranges Parse checks: the lowest and
+// highest port, the first and last letters and digits of a host label, an
+// empty authority before a percent-encoded path, and every spelling of a
+// host whose last label a browser reads as an IPv4 number (WHATWG URL "ends
+// in a number": decimal with any digit, 0x or 0X hex with any hex digit, a
+// bare 0x).
+func TestParse_Edges(t *testing.T) {
+	for _, raw := range []string{
+		"http://localhost:1/cb",
+		"http://localhost:65535/cb",
+		"https://z.example/cb",
+		"https://Z.example/cb",
+		"https://a.example/cb",
+		"https://A.example/cb",
+		"https://host09.example/cb",
+		"myapp:///call%20back",
+	} {
+		_, err := Parse(raw)
+		assert.NoError(t, err, raw)
+	}
+	for _, raw := range []string{
+		"https://example.10/cb",
+		"https://example.0/cb",
+		"https://example.9/cb",
+		"https://example.0x/cb",
+		"https://example.0xa/cb",
+		"https://example.0xf/cb",
+		"https://example.0xA/cb",
+		"https://example.0xF/cb",
+		"https://example.0X7F/cb",
+		"https://0X7F000001/cb",
+	} {
+		_, err := Parse(raw)
+		assert.ErrorIs(t, err, errIPLiteral, raw)
+	}
+	_, err := Parse("http://localhost:65536/cb")
+	assert.ErrorIs(t, err, errPort)
+}
