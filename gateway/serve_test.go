@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -121,10 +122,20 @@ func TestGateway_ProbesAndMetrics(t *testing.T) {
 	require.Equal(t, http.StatusOK, post(tok.AccessToken))
 	require.Equal(t, http.StatusUnauthorized, post(""))
 
-	resp, err := http.Get(metricsURL + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	text := readAll(t, resp.Body)
+	// A request is counted when its handler returns, which may be just after
+	// the client has its answer (the proxied body is still being copied), so
+	// the metrics are read until they have caught up.
+	var text string
+	scrape := func() string {
+		resp, err := http.Get(metricsURL + "/metrics")
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		return readAll(t, resp.Body)
+	}
+	require.Eventually(t, func() bool {
+		text = scrape()
+		return strings.Contains(text, `oauthproxy_gateway_requests_total{code="200",endpoint="mcp"} 1`)
+	}, 10*time.Second, 20*time.Millisecond, "the proxied request is counted")
 	for _, want := range []string{
 		`oauthproxy_gateway_requests_total{code="200",endpoint="mcp"} 1`,
 		`oauthproxy_gateway_requests_total{code="401",endpoint="mcp"} 1`,
