@@ -285,31 +285,41 @@ func (t *tokenSigner) keyFor(seg string) (*signingKey, error) {
 		return k, nil
 	}
 	// Not byte-for-byte a header this proxy writes: decode it and look.
-	b, err := b64.DecodeString(seg)
+	kid, err := headerKeyID(seg, signingAlg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
+		return nil, err
 	}
-	var h map[string]any
-	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("%w: header is not a JSON object", ErrInvalidToken)
-	}
-	if alg, _ := h["alg"].(string); alg != signingAlg {
-		return nil, fmt.Errorf("%w: signing method %q is not allowed", ErrInvalidToken, alg)
-	}
-	if typ, _ := h["typ"].(string); typ != accessTokenType {
-		return nil, fmt.Errorf("%w: not an access token", ErrInvalidToken)
-	}
-	if _, ok := h["crit"]; ok {
-		// RFC 7515 §4.1.11: critical extensions must be understood, and this
-		// verifier understands none.
-		return nil, fmt.Errorf("%w: critical header extensions are not supported", ErrInvalidToken)
-	}
-	kid, _ := h["kid"].(string)
 	k, ok := t.byKID[kid]
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown key id", ErrInvalidToken)
 	}
 	return k, nil
+}
+
+// headerKeyID checks a token's header segment that is not byte-for-byte one
+// this proxy writes, and returns its kid: the algorithm must be alg, pinned
+// (RFC 8725 §3.1), typ at+jwt (RFC 9068 §4), and no critical extensions,
+// which this verifier would have to understand (RFC 7515 §4.1.11).
+func headerKeyID(seg, alg string) (string, error) {
+	b, err := b64.DecodeString(seg)
+	if err != nil {
+		return "", fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
+	}
+	var h map[string]any
+	if err := json.Unmarshal(b, &h); err != nil {
+		return "", fmt.Errorf("%w: header is not a JSON object", ErrInvalidToken)
+	}
+	if got, _ := h["alg"].(string); got != alg {
+		return "", fmt.Errorf("%w: signing method %q is not allowed", ErrInvalidToken, got)
+	}
+	if typ, _ := h["typ"].(string); typ != accessTokenType {
+		return "", fmt.Errorf("%w: not an access token", ErrInvalidToken)
+	}
+	if _, ok := h["crit"]; ok {
+		return "", fmt.Errorf("%w: critical header extensions are not supported", ErrInvalidToken)
+	}
+	kid, _ := h["kid"].(string)
+	return kid, nil
 }
 
 // claimsCache remembers decoded payloads by their base64url segment, so a

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/asn1"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -188,24 +187,10 @@ func (t *es256Signer) keyFor(seg string) (*es256Key, error) {
 	if k, ok := t.byHeader[seg]; ok {
 		return k, nil
 	}
-	b, err := b64.DecodeString(seg)
+	kid, err := headerKeyID(seg, asymmetricAlg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: header is not base64url", ErrInvalidToken)
+		return nil, err
 	}
-	var h map[string]any
-	if err := json.Unmarshal(b, &h); err != nil {
-		return nil, fmt.Errorf("%w: header is not a JSON object", ErrInvalidToken)
-	}
-	if alg, _ := h["alg"].(string); alg != asymmetricAlg {
-		return nil, fmt.Errorf("%w: signing method %q is not allowed", ErrInvalidToken, alg)
-	}
-	if typ, _ := h["typ"].(string); typ != accessTokenType {
-		return nil, fmt.Errorf("%w: not an access token", ErrInvalidToken)
-	}
-	if _, ok := h["crit"]; ok {
-		return nil, fmt.Errorf("%w: critical header extensions are not supported", ErrInvalidToken)
-	}
-	kid, _ := h["kid"].(string)
 	k, ok := t.byKID[kid]
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown key id", ErrInvalidToken)
