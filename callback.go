@@ -139,6 +139,10 @@ func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, 
 		return nil, newError(ErrCodeServerError, "the identity provider did not say who signed in").
 			withCause(errNoSubject)
 	}
+	encoded, err := encodeIdentityClaims(claims)
+	if err != nil {
+		return nil, newError(ErrCodeServerError, "could not read the user's identity from the identity provider").withCause(err)
+	}
 	return &grant{
 		ID:       uuid.NewString(),
 		ClientID: clientID,
@@ -146,7 +150,7 @@ func (p *Proxy) newGrant(ctx context.Context, clientID string, scopes []string, 
 		// S22: at most what was both requested and granted (RFC 6749 §5.1).
 		Scopes:    grantedScopes(scopes, tok),
 		Resource:  resource,
-		Claims:    withoutReserved(claims),
+		Claims:    encoded,
 		Upstream:  *tok,
 		CreatedAt: p.cfg.Now(),
 	}, nil

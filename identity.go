@@ -218,18 +218,6 @@ func (p *Proxy) userInfo(ctx context.Context, accessToken string) (map[string]an
 	return info, nil
 }
 
-// withoutReserved drops the claims only the proxy may set (sub is kept: it is
-// the identity the grant carries separately).
-func withoutReserved(m map[string]any) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		if !reservedClaims[k] {
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // maxSafeFloatInteger is 2^53: from there on, float64 cannot tell n from n+1.
 const maxSafeFloatInteger = 1 << 53
 

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash"
 	"hash/maphash"
@@ -52,6 +53,10 @@ type Claims struct {
 	TokenID   string         // jti
 	GrantID   string         // the grant the token belongs to
 	Extra     map[string]any // identity claims from the ClaimsExtractor (email, name …)
+
+	// extraJSON, when set, stands for Extra in a token being issued: a
+	// grant's identity claims as encodeIdentityClaims stored them.
+	extraJSON []byte
 
 	// passThrough is, in pass-through mode only, the bearer token itself:
 	// the upstream's access token, for UpstreamTokenSource.
@@ -190,23 +195,22 @@ func appendClaimsSet(p []byte, issuer string, c *Claims, now, exp time.Time) ([]
 	p = appendJSONString(p, c.TokenID)
 	p = append(p, `,"gid":`...)
 	p = appendJSONString(p, c.GrantID)
-	if len(c.Extra) > 0 {
-		names := make([]string, 0, len(c.Extra))
-		for name := range c.Extra {
-			if !reservedClaims[name] {
-				names = append(names, name)
-			}
+	if c.extraJSON != nil {
+		// A grant's identity claims, encoded once when the grant was made
+		// (encodeIdentityClaims): the members of a JSON object, spliced in.
+		members, ok := objectMembers(c.extraJSON)
+		if !ok {
+			return p, errors.New("oauthproxy: signing access token: stored identity claims are not a JSON object")
 		}
-		slices.Sort(names) // deterministic tokens
-		var err error
-		for _, name := range names {
+		if len(members) > 0 {
 			p = append(p, ',')
-			p = appendJSONString(p, name)
-			p = append(p, ':')
-			if p, err = appendJSONValue(p, c.Extra[name]); err != nil {
-				return p, fmt.Errorf("oauthproxy: signing access token: claim %q: %w", name, err)
-			}
+			p = append(p, members...)
 		}
+		return append(p, '}'), nil
+	}
+	p, err := appendExtraClaims(p, c.Extra)
+	if err != nil {
+		return p, fmt.Errorf("oauthproxy: signing access token: %w", err)
 	}
 	return append(p, '}'), nil
 }

@@ -149,6 +149,12 @@ func (p *Proxy) verifyPassThrough(ctx context.Context, token string) (*Claims, e
 	} else if revoked {
 		return nil, ErrTokenRevoked
 	}
+	var extra map[string]any
+	if len(rec.Claims) > 0 {
+		if err := decodeRecord(rec.Claims, &extra); err != nil {
+			return nil, err
+		}
+	}
 	return &Claims{
 		Subject:   rec.Subject,
 		ClientID:  rec.ClientID,
@@ -156,7 +162,7 @@ func (p *Proxy) verifyPassThrough(ctx context.Context, token string) (*Claims, e
 		Audience:  rec.Resource,
 		ExpiresAt: rec.ExpiresAt,
 		GrantID:   rec.GrantID,
-		Extra:     rec.Claims,
+		Extra:     extra,
 
 		passThrough: &upstreamBearer{token: token},
 	}, nil

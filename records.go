@@ -84,14 +84,15 @@ type codeRecord struct {
 // upstream token set (sealed at rest by the encrypted store); codes and tokens
 // point at it, so revoking the grant revokes everything issued from it.
 type grant struct {
-	ID        string         `json:"id"`
-	ClientID  string         `json:"client_id"`
-	Subject   string         `json:"sub,omitempty"`
-	Scopes    []string       `json:"scopes,omitempty"`
-	Resource  string         `json:"resource"`
-	Claims    map[string]any `json:"claims,omitempty"`
-	Upstream  upstream.Token `json:"upstream"`
-	CreatedAt time.Time      `json:"created_at"`
+	ID       string   `json:"id"`
+	ClientID string   `json:"client_id"`
+	Subject  string   `json:"sub,omitempty"`
+	Scopes   []string `json:"scopes,omitempty"`
+	Resource string   `json:"resource"`
+	// Claims are the identity claims as encodeIdentityClaims wrote them.
+	Claims    json.RawMessage `json:"claims,omitempty"`
+	Upstream  upstream.Token  `json:"upstream"`
+	CreatedAt time.Time       `json:"created_at"`
 	// RefreshedAt is when the client last used a refresh token of this
 	// grant, ExpiresAt when the grant's storage entry expires, and
 	// IndexedUntil when its entries in the admin indexes do (saveGrant).
@@ -112,13 +113,13 @@ type refreshRecord struct {
 // passThroughRecord remembers an upstream token the proxy handed to a client in
 // pass-through mode, so the bearer check accepts only tokens it issued.
 type passThroughRecord struct {
-	GrantID   string         `json:"grant_id"`
-	ClientID  string         `json:"client_id"`
-	Subject   string         `json:"sub,omitempty"`
-	Scopes    []string       `json:"scopes,omitempty"`
-	Resource  string         `json:"resource"`
-	Claims    map[string]any `json:"claims,omitempty"`
-	ExpiresAt time.Time      `json:"expires_at"`
+	GrantID   string          `json:"grant_id"`
+	ClientID  string          `json:"client_id"`
+	Subject   string          `json:"sub,omitempty"`
+	Scopes    []string        `json:"scopes,omitempty"`
+	Resource  string          `json:"resource"`
+	Claims    json.RawMessage `json:"claims,omitempty"` // as in grant
+	ExpiresAt time.Time       `json:"expires_at"`
 }
 
 // randomToken returns 256 bits from crypto/rand, base64url without padding

@@ -215,13 +215,13 @@ func (p *Proxy) redeemCode(ctx context.Context, code *codeRecord, client *client
 // when it is empty).
 func (p *Proxy) issueTokens(ctx context.Context, g *grant, client *clientRecord, scopes []string, event EventType) (*TokenResponse, *Error) {
 	access, _, err := p.tokens.issue(&Claims{
-		Subject:  g.Subject,
-		ClientID: client.ClientID,
-		Scopes:   scopes,
-		Audience: g.Resource,
-		TokenID:  uuid.NewString(),
-		GrantID:  g.ID,
-		Extra:    g.Claims,
+		Subject:   g.Subject,
+		ClientID:  client.ClientID,
+		Scopes:    scopes,
+		Audience:  g.Resource,
+		TokenID:   uuid.NewString(),
+		GrantID:   g.ID,
+		extraJSON: g.Claims,
 	}, p.cfg.AccessTokenTTL)
 	if err != nil {
 		return nil, errServer(err)
