@@ -16,17 +16,18 @@ const cimdCacheTTL = 10 * time.Minute
 
 // loadClient returns a registered client, or, with EnableCIMD and an https URL
 // as client_id, the client described by its metadata document (S17). The
-// notFound error is returned for unknown clients.
-func (p *Proxy) loadClient(ctx context.Context, clientID string, notFound *Error) (*clientRecord, *Error) {
+// error notFound makes is returned for unknown clients; it is made only then,
+// not on every request.
+func (p *Proxy) loadClient(ctx context.Context, clientID string, notFound func() *Error) (*clientRecord, *Error) {
 	var rec clientRecord
 	err := p.getJSON(ctx, nsClient+clientID, &rec)
 	if err == nil {
 		return &rec, nil
 	}
 	if !errors.Is(err, storage.ErrNotFound) || !p.cfg.EnableCIMD || !cimd.IsClientIDURL(clientID) {
-		return nil, storageError(err, notFound)
+		return nil, storageError(err, notFound())
 	}
-	return p.fetchClientMetadata(ctx, clientID, notFound)
+	return p.fetchClientMetadata(ctx, clientID, notFound())
 }
 
 // fetchClientMetadata fetches and validates a Client ID Metadata Document and

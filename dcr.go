@@ -224,7 +224,7 @@ func (p *Proxy) lookupClient(ctx context.Context, clientID string) (*clientRecor
 	if clientID == "" {
 		return nil, unknown("client_id is required")
 	}
-	rec, oerr := p.loadClient(ctx, clientID, unknown("unknown client"))
+	rec, oerr := p.loadClient(ctx, clientID, func() *Error { return unknown("unknown client") })
 	if oerr != nil {
 		// Without the client its redirect URIs are unknown, so no failure
 		// here may redirect, a storage failure included (S01).
@@ -271,7 +271,7 @@ func (p *Proxy) authenticateClient(ctx context.Context, cred ClientCredentials) 
 	if cred.ClientID == "" {
 		return nil, fail("client authentication is required")
 	}
-	rec, oerr := p.loadClient(ctx, cred.ClientID, fail("client authentication failed"))
+	rec, oerr := p.loadClient(ctx, cred.ClientID, func() *Error { return fail("client authentication failed") })
 	if oerr != nil {
 		return nil, oerr
 	}

@@ -21,13 +21,18 @@ import (
 // MCP endpoint with RequireBearer, and call Destroy on shutdown. A Proxy is safe
 // for concurrent use.
 type Proxy struct {
-	cfg      *settings
-	store    storage.TokenStorage
-	upstream *upstream.Client
-	tokens   accessTokenSigner
-	cimd     *cimd.Fetcher
-	log      *slog.Logger
-	handler  http.Handler
+	cfg   *settings
+	store storage.TokenStorage
+	// sealsRecords says store is the encrypting wrapper, which keeps none of
+	// the bytes it is given (putJSON reuses its buffers then).
+	sealsRecords bool
+	// redirectVerdicts caches redirectAllowed (S22 holds: see its comment).
+	redirectVerdicts redirectVerdicts
+	upstream         *upstream.Client
+	tokens           accessTokenSigner
+	cimd             *cimd.Fetcher
+	log              *slog.Logger
+	handler          http.Handler
 	// refreshes lets concurrent users of one grant share an upstream refresh.
 	refreshes singleflight.Group
 	// clientQuota and pendingQuota bound what anonymous requests store (S19).
@@ -81,6 +86,7 @@ func New(cfg Config) (*Proxy, error) {
 			return nil, fmt.Errorf("oauthproxy: encryption key: %w", err)
 		}
 		p.store = storage.NewEncrypted(base, sealer)
+		p.sealsRecords = true
 	}
 
 	if len(s.generatedKeyNames) > 0 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
@@ -146,15 +147,42 @@ func hashedKey(namespace, secret string) string {
 
 // putJSON stores v under key for ttl.
 func (p *Proxy) putJSON(ctx context.Context, key string, v any, ttl time.Duration) error {
-	b, err := json.Marshal(v)
+	if !p.sealsRecords {
+		// The store may keep the bytes it is given: they must be its own.
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("oauthproxy: encoding %T: %w", v, err)
+		}
+		return p.save(ctx, key, v, b, ttl)
+	}
+	// The encrypting store seals the encoding into new bytes and keeps
+	// none of it, so it is encoded into a reused buffer (issue 16).
+	buf := recordBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledRecord {
+			recordBufs.Put(buf)
+		}
+	}()
+	b, err := json.Append((*buf)[:0], v, json.EscapeHTML|json.SortMapKeys) // what json.Marshal does
+	*buf = b
 	if err != nil {
 		return fmt.Errorf("oauthproxy: encoding %T: %w", v, err)
 	}
+	return p.save(ctx, key, v, b, ttl)
+}
+
+func (p *Proxy) save(ctx context.Context, key string, v any, b []byte, ttl time.Duration) error {
 	if err := p.store.Save(ctx, key, b, ttl); err != nil {
 		return fmt.Errorf("oauthproxy: saving %T: %w", v, err)
 	}
 	return nil
 }
+
+// recordBufs are putJSON's encoding buffers; one grown past maxPooledRecord
+// (a record far above the usual 0.5–3 KiB) is left to the GC.
+var recordBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledRecord = 16 << 10
 
 // getJSON loads key into v; errors.Is(err, storage.ErrNotFound) on a miss.
 func (p *Proxy) getJSON(ctx context.Context, key string, v any) error {

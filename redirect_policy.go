@@ -14,8 +14,13 @@ import (
 // redirectAllowed reports whether raw, a redirect URI stored with a client,
 // code or transaction, passes today's patterns.
 func (p *Proxy) redirectAllowed(raw string) bool {
+	if allowed, ok := p.redirectVerdicts.get(raw); ok {
+		return allowed
+	}
 	u, err := redirecturi.Parse(raw)
-	return err == nil && redirecturi.Allowed(u, p.cfg.patterns)
+	allowed := err == nil && redirecturi.Allowed(u, p.cfg.patterns)
+	p.redirectVerdicts.put(raw, allowed)
+	return allowed
 }
 
 // stillAllowedRedirect returns raw if today's patterns allow it, else the

@@ -12,7 +12,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync"
+
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // MaxBodySize caps every request body the proxy reads (SECURITY.md S14).
@@ -123,12 +127,37 @@ func NoStore(w http.ResponseWriter) {
 	w.Header().Set("Pragma", "no-cache")
 }
 
-// WriteJSON writes v as JSON with status.
+// WriteJSON writes v as JSON with status: the bytes json.NewEncoder(w).Encode
+// writes, made by segmentio/encoding/json in a reused buffer, in one write
+// with their Content-Length (issue 16: the token and registration responses
+// of every sign-in).
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	buf := jsonBufs.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooledJSON {
+			jsonBufs.Put(buf)
+		}
+	}()
+	b, err := segjson.Append((*buf)[:0], v, segjson.EscapeHTML|segjson.SortMapKeys)
+	*buf = b
+	if err != nil {
+		// Only a value no JSON can express gets here: a bug, not a client error.
+		http.Error(w, "internal error encoding the response", http.StatusInternalServerError)
+		return
+	}
+	b = append(b, '\n')
+	*buf = b
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_, _ = w.Write(b)
 }
+
+var jsonBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledJSON keeps a buffer grown by an unusually large response (the
+// registration of a client with many redirect URIs) out of the pool.
+const maxPooledJSON = 16 << 10
 
 // WriteBearerChallenge answers a refused bearer request (RFC 6750 §3) with a
 // challenge naming the protected resource's metadata (RFC 9728 §5.1): 401

@@ -37,17 +37,19 @@ type FloorScript struct {
 	UpstreamRequest  *RecordedRequest `json:"upstream_request"`
 }
 
-// Usage is a process's CPU time (user and system) and heap allocations so far.
+// Usage is a process's CPU time (user and system), heap allocations and
+// read/write system calls so far.
 type Usage struct {
-	CPU     time.Duration `json:"cpu_ns"`
-	Mallocs uint64        `json:"mallocs"`
+	CPU      time.Duration `json:"cpu_ns"`
+	Mallocs  uint64        `json:"mallocs"`
+	Syscalls uint64        `json:"syscalls"` // reads and writes (Syscalls)
 }
 
 // CurrentUsage is this process's Usage.
 func CurrentUsage() Usage {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return Usage{CPU: CPUTime(), Mallocs: ms.Mallocs}
+	return Usage{CPU: CPUTime(), Mallocs: ms.Mallocs, Syscalls: Syscalls()}
 }
 
 // NewFloor returns a Floor whose upstream calls go through a client that keeps

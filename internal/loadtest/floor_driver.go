@@ -29,6 +29,8 @@ type FloorResult struct {
 	Proxy, Floor         float64 // process CPU per flow, µs
 	ProxyAllocs          float64 // allocations per flow in the proxy's process
 	FloorAllocs          float64
+	ProxySyscalls        float64 // read and write system calls per flow in the proxy's process
+	FloorSyscalls        float64
 }
 
 // Ratio is the proxy's CPU per flow over the floor's.
@@ -117,6 +119,9 @@ func floorResult(s *FloorScript, flows, floor PhaseReport) *FloorResult {
 		Floor:       float64(floor.Server.CPU.Microseconds()) / float64(floor.Units),
 		ProxyAllocs: float64(flows.Server.Mallocs) / float64(flows.Units),
 		FloorAllocs: float64(floor.Server.Mallocs) / float64(floor.Units),
+
+		ProxySyscalls: float64(flows.Server.Syscalls) / float64(flows.Units),
+		FloorSyscalls: float64(floor.Server.Syscalls) / float64(floor.Units),
 	}
 	for _, st := range s.Steps {
 		res.UpstreamCalls += st.UpstreamCalls

@@ -93,10 +93,14 @@ func oauthError(fields map[string]any, status int, redact func(string) string) (
 // tokenFromFields builds a Token from a successful response (RFC 6749 §5.1).
 func tokenFromFields(fields map[string]any, now time.Time) (*Token, error) {
 	t := &Token{}
-	for key, dst := range map[string]*string{
-		"access_token": &t.AccessToken, "token_type": &t.TokenType, "refresh_token": &t.RefreshToken,
-		"id_token": &t.IDToken, "scope": &t.Scope,
+	for _, f := range [...]struct {
+		key string
+		dst *string
+	}{
+		{"access_token", &t.AccessToken}, {"token_type", &t.TokenType}, {"refresh_token", &t.RefreshToken},
+		{"id_token", &t.IDToken}, {"scope", &t.Scope},
 	} {
+		key, dst := f.key, f.dst
 		v, ok := fields[key]
 		if !ok || v == nil {
 			continue
