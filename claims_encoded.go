@@ -19,7 +19,7 @@ import (
 // deterministic, values escaped as the token encoder escapes them; nil when
 // nothing is left.
 func encodeIdentityClaims(claims map[string]any) ([]byte, error) {
-	members, err := appendExtraClaims(nil, claims)
+	members, err := appendExtraClaims(make([]byte, 0, 256), claims)
 	if err != nil || len(members) == 0 {
 		return nil, err
 	}

@@ -69,12 +69,14 @@ func (p *Proxy) identityClaims(ctx context.Context, tok *upstream.Token) (map[st
 func (p *Proxy) limitClaims(in map[string]any) map[string]any {
 	out := make(map[string]any, len(p.cfg.PassthroughClaims)+1)
 	total := 0
+	var scratch []byte // the claim as the token will carry it, to measure
 	for _, name := range p.cfg.PassthroughClaims {
 		v, ok := in[name]
 		if !ok || reservedClaims[name] {
 			continue
 		}
-		b, err := json.Marshal(v)
+		b, err := appendJSONValue(scratch[:0], v)
+		scratch = b
 		if err != nil || len(b) > maxClaimSize || total+len(b) > maxClaimsSize {
 			p.log.Warn("oauthproxy: upstream claim dropped (too large or not JSON)", "claim", name)
 			continue
@@ -124,7 +126,7 @@ func (p *Proxy) idTokenClaims(idToken string) (map[string]any, error) {
 	// segmentio/encoding/json decodes as encoding/json does, in a fraction
 	// of the time (issue 16; the same decoding as internal/upstream's
 	// decodeJSON, tested against encoding/json there).
-	var claims map[string]any
+	claims := make(map[string]any, 16) // not segmentio's 64 (see upstream.decodeJSON)
 	rest, err := segjson.Parse(payload, &claims, segjson.UseNumber)
 	if err != nil {
 		return nil, fmt.Errorf("oauthproxy: id_token payload: %w", err)

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	opcrypto "github.com/oauthproxy-go/oauthproxy/crypto"
 )
@@ -166,7 +167,9 @@ func (t *tokenSigner) issue(c *Claims, ttl time.Duration) (string, time.Time, er
 	n += 1 + payloadLen
 	copy(out[n+1:], s.sign(out[:n]))
 	out[n] = '.'
-	return string(out), exp, nil
+	// out is new and never written again: the token can be a view of it
+	// rather than a second copy (as strings.Builder does).
+	return unsafe.String(&out[0], len(out)), exp, nil
 }
 
 // appendClaimsSet appends the JWT claims set (RFC 9068 §2.2) of an access

@@ -186,11 +186,21 @@ const maxPooledRecord = 16 << 10
 
 // getJSON loads key into v; errors.Is(err, storage.ErrNotFound) on a miss.
 func (p *Proxy) getJSON(ctx context.Context, key string, v any) error {
+	if s, ok := p.store.(viewer); ok {
+		// Decoding copies what it keeps (strings, raw claims), so the
+		// plaintext can live in a reused buffer (issue 16).
+		return s.View(ctx, key, func(b []byte) error { return decodeRecord(b, v) })
+	}
 	b, err := p.store.Get(ctx, key)
 	if err != nil {
 		return err
 	}
 	return decodeRecord(b, v)
+}
+
+// viewer is storage.Encrypted's View.
+type viewer interface {
+	View(ctx context.Context, key string, fn func(value []byte) error) error
 }
 
 // takeJSON atomically removes key and decodes it into v.

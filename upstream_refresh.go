@@ -18,15 +18,6 @@ const upstreamRefreshLeeway = time.Minute
 // tokens, so a second concurrent refresh would fail and kill the session).
 // The bool reports that the grant was just written with ttl.
 func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Duration, notFound *Error) (*grant, bool, *Error) {
-	g, _, saved, oerr := p.freshGrantStored(reqCtx, grantID, ttl, notFound)
-	return g, saved, oerr
-}
-
-// freshGrantStored is freshGrant that also returns the grant's stored
-// encoding when the grant was loaded and not changed (nil otherwise): saving
-// those bytes again extends the grant's life without encoding it anew. They
-// are shared between the callers and must not be modified.
-func (p *Proxy) freshGrantStored(reqCtx context.Context, grantID string, ttl time.Duration, notFound *Error) (*grant, []byte, bool, *Error) {
 	// The shared work must not die with whichever request started it: an
 	// upstream refresh abandoned halfway may already have rotated the upstream
 	// refresh token. It is bounded by the HTTP client's and storage's own
@@ -34,11 +25,7 @@ func (p *Proxy) freshGrantStored(reqCtx context.Context, grantID string, ttl tim
 	ctx := context.WithoutCancel(reqCtx)
 	ch := p.refreshes.DoChan(grantID, func() (any, error) {
 		var g grant
-		stored, err := p.store.Get(ctx, nsGrant+grantID)
-		if err == nil {
-			err = decodeRecord(stored, &g)
-		}
-		if err != nil {
+		if err := p.getJSON(ctx, nsGrant+grantID, &g); err != nil {
 			if errors.Is(err, storage.ErrCorrupt) {
 				// Sealed with a key no longer in the ring: the grant is lost,
 				// and the client must sign in again.
@@ -55,7 +42,7 @@ func (p *Proxy) freshGrantStored(reqCtx context.Context, grantID string, ttl tim
 			return nil, notFound
 		}
 		if !g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
-			return freshResult{grant: &g, stored: stored}, nil
+			return freshResult{grant: &g}, nil
 		}
 		if g.Upstream.RefreshToken == "" {
 			return nil, newError(ErrCodeInvalidGrant, "the identity provider's session expired; sign in again")
@@ -84,22 +71,21 @@ func (p *Proxy) freshGrantStored(reqCtx context.Context, grantID string, ttl tim
 	select {
 	case r := <-ch:
 		if r.Err != nil {
-			return nil, nil, false, asError(r.Err)
+			return nil, false, asError(r.Err)
 		}
 		res = r.Val.(freshResult)
 	case <-reqCtx.Done():
-		return nil, nil, false, errUnavailable("the request ended before the grant was loaded", reqCtx.Err())
+		return nil, false, errUnavailable("the request ended before the grant was loaded", reqCtx.Err())
 	}
 	// Each caller gets its own copy: the shared value must not be mutated.
 	own := *res.grant
-	return &own, res.stored, res.saved, nil
+	return &own, res.saved, nil
 }
 
 // freshResult is what the callers of one shared freshGrant receive.
 type freshResult struct {
-	grant  *grant
-	stored []byte // grant's stored encoding, when it is unchanged
-	saved  bool
+	grant *grant
+	saved bool
 }
 
 // refreshedElsewhere re-reads a grant after a failed upstream refresh and

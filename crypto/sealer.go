@@ -95,6 +95,13 @@ func (s *Sealer) Seal(plaintext, additionalData []byte) ([]byte, error) {
 // returns the authenticated plaintext as a new, non-nil slice. Every failure wraps
 // ErrOpen; no input makes it panic.
 func (s *Sealer) Open(sealed, additionalData []byte) ([]byte, error) {
+	return s.AppendOpen(nil, sealed, additionalData)
+}
+
+// AppendOpen is Open that appends the plaintext to dst, as cipher.AEAD's Open
+// does, so a caller can open into a buffer it reuses. dst must not overlap
+// sealed. On failure it returns nil.
+func (s *Sealer) AppendOpen(dst, sealed, additionalData []byte) ([]byte, error) {
 	if len(sealed) < overhead {
 		return nil, fmt.Errorf("%w: %d bytes is too short", ErrOpen, len(sealed))
 	}
@@ -109,7 +116,7 @@ func (s *Sealer) Open(sealed, additionalData []byte) ([]byte, error) {
 		}
 		nonce := sealed[headerSize : headerSize+nonceSize]
 		ad := boundAD(sealed[:headerSize], additionalData)
-		pt, err := k.aead.Open(nil, nonce, sealed[headerSize+nonceSize:], *ad)
+		pt, err := k.aead.Open(dst, nonce, sealed[headerSize+nonceSize:], *ad)
 		adBufs.Put(ad)
 		if err != nil {
 			return nil, fmt.Errorf("%w: authentication failed", ErrOpen)

@@ -135,7 +135,7 @@ func (m *Memory) Get(_ context.Context, key string) ([]byte, error) {
 // openStored opens the value under key with c where it lies, without copying
 // it out first; found is false if key is missing or expired. The shard's read
 // lock is held while c opens, which never blocks other readers.
-func (m *Memory) openStored(key string, c Cipher) (plaintext []byte, found bool, err error) {
+func (m *Memory) openStored(dst []byte, key string, c Cipher) (plaintext []byte, found bool, err error) {
 	now := m.elapsed()
 	s := m.shardFor(key)
 	s.mu.RLock()
@@ -144,7 +144,11 @@ func (m *Memory) openStored(key string, c Cipher) (plaintext []byte, found bool,
 	if !ok || expired(e, now) {
 		return nil, false, nil
 	}
-	plaintext, err = c.Open(e.value, []byte(key))
+	if ao, ok := c.(appendOpener); ok && dst != nil {
+		plaintext, err = ao.AppendOpen(dst, e.value, []byte(key))
+	} else {
+		plaintext, err = c.Open(e.value, []byte(key))
+	}
 	return plaintext, true, err
 }
 

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -37,7 +36,7 @@ func ReadForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if !hasMediaType(r, "application/x-www-form-urlencoded") {
 		return nil, badRequest("content type must be application/x-www-form-urlencoded")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	body, err := ReadBody(http.MaxBytesReader(w, r.Body, MaxBodySize), r.ContentLength)
 	if err != nil {
 		return nil, badRequest("request body is too large or unreadable")
 	}
@@ -81,25 +80,24 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if !hasMediaType(r, "application/json") {
 		return badRequest("content type must be application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
+	body, err := ReadBody(http.MaxBytesReader(w, r.Body, MaxBodySize), r.ContentLength)
 	if err != nil {
 		return badRequest("request body is too large or unreadable")
 	}
 	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
 		return badRequest("request body must be a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(v); err != nil {
+	// segmentio/encoding/json decodes as encoding/json does (its UnmarshalTypeError
+	// is encoding/json's, Field included) in a third of the time (issue 16).
+	rest, err := segjson.Parse(body, v, 0)
+	if err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && fieldName(typeErr.Field) {
 			return badRequest("field %s has the wrong type", typeErr.Field)
 		}
 		return badRequest("request body is not a valid JSON object")
 	}
-	if dec.More() {
-		return badRequest("request body has data after the JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if len(bytes.TrimLeft(rest, " \t\r\n")) != 0 {
 		return badRequest("request body has data after the JSON object")
 	}
 	return nil

@@ -319,6 +319,7 @@ func (r *runner) chunk(ctx context.Context, p *PhaseReport, rec *recorder, from,
 			p.Server.CPU += srv1.CPU - srv0.CPU
 			p.Server.Mallocs += srv1.Mallocs - srv0.Mallocs
 			p.Server.Syscalls += srv1.Syscalls - srv0.Syscalls
+			p.Server.Bytes += srv1.Bytes - srv0.Bytes
 		}
 	}
 }

@@ -42,6 +42,7 @@ type FloorScript struct {
 type Usage struct {
 	CPU      time.Duration `json:"cpu_ns"`
 	Mallocs  uint64        `json:"mallocs"`
+	Bytes    uint64        `json:"bytes"`    // allocated on the heap (what the GC's work grows with)
 	Syscalls uint64        `json:"syscalls"` // reads and writes (Syscalls)
 }
 
@@ -49,7 +50,7 @@ type Usage struct {
 func CurrentUsage() Usage {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return Usage{CPU: CPUTime(), Mallocs: ms.Mallocs, Syscalls: Syscalls()}
+	return Usage{CPU: CPUTime(), Mallocs: ms.Mallocs, Bytes: ms.TotalAlloc, Syscalls: Syscalls()}
 }
 
 // NewFloor returns a Floor whose upstream calls go through a client that keeps

@@ -31,6 +31,8 @@ type FloorResult struct {
 	FloorAllocs          float64
 	ProxySyscalls        float64 // read and write system calls per flow in the proxy's process
 	FloorSyscalls        float64
+	ProxyBytes           float64 // bytes allocated per flow in the proxy's process
+	FloorBytes           float64
 }
 
 // Ratio is the proxy's CPU per flow over the floor's.
@@ -122,6 +124,8 @@ func floorResult(s *FloorScript, flows, floor PhaseReport) *FloorResult {
 
 		ProxySyscalls: float64(flows.Server.Syscalls) / float64(flows.Units),
 		FloorSyscalls: float64(floor.Server.Syscalls) / float64(floor.Units),
+		ProxyBytes:    float64(flows.Server.Bytes) / float64(flows.Units),
+		FloorBytes:    float64(floor.Server.Bytes) / float64(floor.Units),
 	}
 	for _, st := range s.Steps {
 		res.UpstreamCalls += st.UpstreamCalls

@@ -177,8 +177,8 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	if f := r.Floor; f != nil {
-		fmt.Fprintf(w, "\nproxy CPU per flow: %.0f µs (%.0f allocations, %.0f syscalls) against a floor of %.0f µs (%.0f allocations, %.0f syscalls) for the same %d round trips and %d upstream call(s) to bare net/http handlers: %.2f× the floor\n",
-			f.Proxy, f.ProxyAllocs, f.ProxySyscalls, f.Floor, f.FloorAllocs, f.FloorSyscalls, f.Steps, f.UpstreamCalls, f.Ratio())
+		fmt.Fprintf(w, "\nproxy CPU per flow: %.0f µs (%.0f allocations, %.0f KiB, %.0f syscalls) against a floor of %.0f µs (%.0f allocations, %.0f KiB, %.0f syscalls) for the same %d round trips and %d upstream call(s) to bare net/http handlers: %.2f× the floor\n",
+			f.Proxy, f.ProxyAllocs, f.ProxyBytes/1024, f.ProxySyscalls, f.Floor, f.FloorAllocs, f.FloorBytes/1024, f.FloorSyscalls, f.Steps, f.UpstreamCalls, f.Ratio())
 	}
 	fmt.Fprintf(w, "\npeak RSS %.1f MiB, total %s, errors %d\n", float64(r.PeakRSS)/(1<<20), r.Elapsed.Round(time.Millisecond), r.Errors())
 }

@@ -3,6 +3,7 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,7 +11,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/httpx"
 )
 
 // Token endpoint client authentication methods (RFC 7591 §2, RFC 6749 §2.3.1).
@@ -112,7 +116,12 @@ func (c *Client) token(ctx context.Context, form url.Values, now time.Time) (*To
 		return nil, fmt.Errorf("upstream: token request: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	// The body is only decoded, and decoding copies what it keeps, so it is
+	// read into a reused buffer (issue 16: it is the size of the id_token).
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	defer putBodyBuf(buf)
+	err = httpx.ReadBodyInto(buf, io.LimitReader(resp.Body, maxResponseBytes+1), resp.ContentLength)
+	body := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("upstream: reading token response: %w", err)
 	}
@@ -137,6 +146,16 @@ func (c *Client) token(ctx context.Context, form url.Values, now time.Time) (*To
 		return nil, decodeErr
 	}
 	return tokenFromFields(fields, now)
+}
+
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBodyBuf returns buf to bodyBufs unless an unusually large response grew it.
+func putBodyBuf(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		buf.Reset()
+		bodyBufs.Put(buf)
+	}
 }
 
 // post sends form to endpoint with the proxy's client authentication

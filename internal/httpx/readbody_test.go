@@ -1,0 +1,45 @@
+package httpx
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReadBody_SameBytesWhateverTheDeclaredLength(t *testing.T) {
+	for _, n := range []int{0, 1, 511, 512, 513, 3000, maxPresized, maxPresized + 1, 200 << 10} {
+		body := strings.Repeat("x", n)
+		for _, declared := range []int64{-1, 0, int64(n) - 1, int64(n), int64(n) + 1, 1 << 20} {
+			got, err := ReadBody(strings.NewReader(body), declared)
+			require.NoError(t, err)
+			require.Equal(t, n, len(got), "body %d, declared %d", n, declared)
+			require.Equal(t, body, string(got))
+		}
+	}
+}
+
+// A truthful Content-Length of a usual body costs one buffer, not a series.
+func TestReadBody_OneAllocationForADeclaredBody(t *testing.T) {
+	body := bytes.Repeat([]byte("y"), 3000)
+	allocs := testing.AllocsPerRun(100, func() {
+		_, _ = ReadBody(bytes.NewReader(body), int64(len(body)))
+	})
+	assert.LessOrEqual(t, allocs, 2.0, "the buffer (and at most the bytes.Buffer)")
+}
+
+// A sender who declares a large body and sends none makes ReadBody allocate
+// no more than maxPresized up front (S19: bounded memory per request).
+func TestSecurity_S19_DeclaredLengthDoesNotPresizeBeyondTheCap(t *testing.T) {
+	got, err := ReadBody(io.LimitReader(strings.NewReader(""), 0), 1<<20)
+	require.NoError(t, err)
+	assert.Empty(t, got)
+	assert.LessOrEqual(t, cap(got), maxPresized+bytes.MinRead)
+
+	got, err = ReadBody(strings.NewReader(""), maxPresized)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, cap(got), 2*(maxPresized+bytes.MinRead), "at the cap it is presized once")
+}

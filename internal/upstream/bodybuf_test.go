@@ -1,0 +1,48 @@
+package upstream
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Token responses are read into a reused buffer: a Token must keep what it
+// was given after the buffer has been filled with the next responses, in
+// every field the decoder can fill (strings, numbers, keys of Extra, nested
+// values).
+func TestToken_OutlivesTheResponseBuffer(t *testing.T) {
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		i := n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"access_token":"at-%[1]d","token_type":"Bearer","expires_in":%[1]d00,`+
+			`"refresh_token":"rt-%[1]d","id_token":"%[2]s","scope":"s%[1]d","extra_%[1]d":{"n":%[1]d.5,"l":["v%[1]d"]}}`,
+			i, strings.Repeat(fmt.Sprint(i%10), 1500))
+	}))
+	defer srv.Close()
+	c := testClient(srv.URL)
+	now := time.Unix(1_800_000_000, 0)
+
+	first, err := c.ExchangeCode(t.Context(), "code", "https://proxy.example/cb", "verifier", now)
+	require.NoError(t, err)
+	for range 20 {
+		_, err := c.ExchangeCode(t.Context(), "code", "https://proxy.example/cb", "verifier", now)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, "at-1", first.AccessToken)
+	assert.Equal(t, "rt-1", first.RefreshToken)
+	assert.Equal(t, strings.Repeat("1", 1500), first.IDToken)
+	assert.Equal(t, "s1", first.Scope)
+	assert.Equal(t, int64(100), first.ExpiresIn)
+	require.Contains(t, first.Extra, "extra_1")
+	extra := first.Extra["extra_1"].(map[string]any)
+	assert.Equal(t, "1.5", fmt.Sprint(extra["n"]))
+	assert.Equal(t, []any{"v1"}, extra["l"])
+}
