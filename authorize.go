@@ -153,7 +153,7 @@ func (p *Proxy) checkResource(resource string) *Error {
 // client, its callback, the transaction as state, and an S256 challenge — the
 // proxy's own, or the client's in ForwardPKCE mode.
 func (p *Proxy) upstreamAuthorizationURL(txnID string, txn *transaction) string {
-	u, _ := url.Parse(p.cfg.UpstreamAuthorizationEndpoint) // validated by New
+	u := *p.cfg.upstreamAuthorize // a copy: RawQuery is set below
 	q := u.Query()
 	for k, v := range p.cfg.ExtraAuthorizationParams {
 		q.Set(k, v)

@@ -20,7 +20,7 @@ const cimdCacheTTL = 10 * time.Minute
 // not on every request.
 func (p *Proxy) loadClient(ctx context.Context, clientID string, notFound func() *Error) (*clientRecord, *Error) {
 	var rec clientRecord
-	err := p.getJSON(ctx, nsClient+clientID, &rec)
+	err := p.getClient(ctx, nsClient+clientID, &rec)
 	if err == nil {
 		return &rec, nil
 	}

@@ -1,6 +1,7 @@
 package oauthproxy
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"iter"
@@ -175,4 +176,10 @@ func parseTrustedProxies(list []string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, errors.Join(errs...)
+}
+
+// requestContext is r's context carrying the client's address, for the audit
+// events of the typed methods a handler calls.
+func (p *Proxy) requestContext(r *http.Request) context.Context {
+	return WithRemoteAddr(r.Context(), clientAddr(r, p.cfg.trustedProxies))
 }

@@ -66,11 +66,11 @@ func (p *Proxy) routes() http.Handler {
 	// origin (Sec-Fetch-Site / Origin), on top of the CSRF token (S08).
 	mux.Handle("POST "+base+consentPath, consent(http.NewCrossOriginProtection().Handler(http.HandlerFunc(p.serveConsentDecision))))
 	mux.Handle("GET "+base+p.cfg.RedirectPath, consent(http.HandlerFunc(p.serveCallback)))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// The audit events and the rate limits name the client's address,
-		// decided once, in clientAddr.
-		mux.ServeHTTP(w, r.WithContext(WithRemoteAddr(r.Context(), clientAddr(r, p.cfg.trustedProxies))))
-	})
+	// The audit events and the rate limits name the client's address, from
+	// clientAddr: each handler passes it to the typed methods in their
+	// context (requestContext), not by copying every request with
+	// WithContext (issue 16).
+	return mux
 }
 
 // resourceMetadataPaths are the RFC 9728 §3.1 locations: the bare well-known
@@ -99,7 +99,7 @@ func (p *Proxy) serveRegister(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, newError(ErrCodeInvalidClientMetadata, publicText(err)))
 		return
 	}
-	info, err := p.RegisterClient(r.Context(), &md)
+	info, err := p.RegisterClient(p.requestContext(r), &md)
 	if err != nil {
 		p.writeError(w, r, err)
 		return
@@ -133,9 +133,9 @@ func (p *Proxy) serveToken(w http.ResponseWriter, r *http.Request) {
 	var resp *TokenResponse
 	switch req.GrantType {
 	case grantAuthorizationCode:
-		resp, err = p.ExchangeAuthorizationCode(r.Context(), req)
+		resp, err = p.ExchangeAuthorizationCode(p.requestContext(r), req)
 	case grantRefreshToken:
-		resp, err = p.ExchangeRefreshToken(r.Context(), req)
+		resp, err = p.ExchangeRefreshToken(p.requestContext(r), req)
 	case "":
 		err = newError(ErrCodeInvalidRequest, "grant_type is required")
 	default:
@@ -205,7 +205,8 @@ func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		Resource:            q.Get("resource"),
 		RememberedConsent:   p.rememberCookie(r, q.Get("client_id")),
 	}
-	res, err := p.Authorize(r.Context(), req)
+	ctx := p.requestContext(r)
+	res, err := p.Authorize(ctx, req)
 	if err != nil {
 		oerr := asError(err)
 		if oerr.NoRedirect {
@@ -215,7 +216,7 @@ func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		redirectURI := req.RedirectURI
 		if redirectURI == "" {
 			// Authorize accepted an omitted redirect_uri: the client has one.
-			if c, cerr := p.lookupClient(r.Context(), req.ClientID); cerr == nil {
+			if c, cerr := p.lookupClient(ctx, req.ClientID); cerr == nil {
 				redirectURI = c.RedirectURIs[0]
 			}
 		}
@@ -232,7 +233,7 @@ func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) serveCallback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	state := q.Get("state")
-	res, err := p.HandleCallback(r.Context(), &CallbackRequest{
+	res, err := p.HandleCallback(p.requestContext(r), &CallbackRequest{
 		Code:             q.Get("code"),
 		State:            state,
 		Error:            q.Get("error"),
@@ -278,7 +279,7 @@ func (p *Proxy) logError(r *http.Request, e *Error) {
 	if !p.log.Enabled(r.Context(), slog.LevelDebug) && (e.Status < 500 || e.RetryAfter > 0) {
 		return
 	}
-	attrs := []any{"path", r.URL.Path, "error", e.Code, "remote_addr", remoteAddr(r.Context())}
+	attrs := []any{"path", r.URL.Path, "error", e.Code, "remote_addr", clientAddr(r, p.cfg.trustedProxies)}
 	if e.Cause != nil {
 		attrs = append(attrs, "cause", e.Cause.Error())
 	}

@@ -219,7 +219,7 @@ func (p *Proxy) serveIntrospect(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, oerr)
 		return
 	}
-	in, err := p.IntrospectToken(r.Context(), &IntrospectionRequest{
+	in, err := p.IntrospectToken(p.requestContext(r), &IntrospectionRequest{
 		Token:         form.Get("token"),
 		TokenTypeHint: form.Get("token_type_hint"),
 		Client:        cred,

@@ -306,7 +306,8 @@ type settings struct {
 	// Destroy closes its idle connections.
 	ownHTTPClient     bool
 	issuer            *url.URL
-	redirectURL       string // BaseURL + RedirectPath
+	redirectURL       string   // BaseURL + RedirectPath
+	upstreamAuthorize *url.URL // UpstreamAuthorizationEndpoint, parsed once
 	patterns          []redirecturi.Pattern
 	scopeSet          map[string]bool
 	generatedKeyNames []string
@@ -350,7 +351,7 @@ func (s *settings) validateAndDefault() error {
 		check(errors.New("BaseURL must not have a query or fragment"))
 	}
 	s.issuer = issuer
-	_, err = parseEndpoint("UpstreamAuthorizationEndpoint", s.UpstreamAuthorizationEndpoint)
+	s.upstreamAuthorize, err = parseEndpoint("UpstreamAuthorizationEndpoint", s.UpstreamAuthorizationEndpoint)
 	check(err)
 	_, err = parseEndpoint("UpstreamTokenEndpoint", s.UpstreamTokenEndpoint)
 	check(err)

@@ -259,7 +259,7 @@ func (p *Proxy) serveConsentPage(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(p.csrfCookieName()); err == nil {
 		csrfCookie = c.Value
 	}
-	page, err := p.ConsentPage(r.Context(), r.URL.Query().Get("txn"), csrfCookie)
+	page, err := p.ConsentPage(p.requestContext(r), r.URL.Query().Get("txn"), csrfCookie)
 	if err != nil {
 		p.writeBrowserError(w, r, asError(err))
 		return
@@ -299,7 +299,7 @@ func (p *Proxy) serveConsentDecision(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	txnID := form.Get("txn")
-	res, derr := p.HandleConsent(r.Context(), &ConsentDecision{
+	res, derr := p.HandleConsent(p.requestContext(r), &ConsentDecision{
 		TransactionID: txnID,
 		Approve:       action == "approve",
 		Remember:      form.Get("remember") == "1",

@@ -28,11 +28,13 @@ type Proxy struct {
 	sealsRecords bool
 	// redirectVerdicts caches redirectAllowed (S22 holds: see its comment).
 	redirectVerdicts redirectVerdicts
-	upstream         *upstream.Client
-	tokens           accessTokenSigner
-	cimd             *cimd.Fetcher
-	log              *slog.Logger
-	handler          http.Handler
+	// decodedClients saves decoding a client record's same bytes again.
+	decodedClients decodedClients
+	upstream       *upstream.Client
+	tokens         accessTokenSigner
+	cimd           *cimd.Fetcher
+	log            *slog.Logger
+	handler        http.Handler
 	// refreshes lets concurrent users of one grant share an upstream refresh.
 	refreshes singleflight.Group
 	// clientQuota and pendingQuota bound what anonymous requests store (S19).

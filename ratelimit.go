@@ -94,7 +94,7 @@ func (p *Proxy) limitRate(class string, limit ratelimit.Limit, h http.Handler) h
 		return h
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, err := p.cfg.RateLimiter.Allow(r.Context(), rateLimitKey(class, remoteAddr(r.Context())), limit)
+		d, err := p.cfg.RateLimiter.Allow(r.Context(), rateLimitKey(class, clientAddr(r, p.cfg.trustedProxies)), limit)
 		if err != nil {
 			p.log.Warn("oauthproxy: rate limiter failed; serving the request without a limit", "endpoint_class", class, "error", err.Error())
 			h.ServeHTTP(w, r)
@@ -123,7 +123,7 @@ func rateLimitKey(class, addr string) string {
 // refuseRateLimited answers 429 with Retry-After (RFC 6585 §4) and an RFC 6749
 // §5.2 JSON error, and records the refusal.
 func (p *Proxy) refuseRateLimited(w http.ResponseWriter, r *http.Request, class string, wait time.Duration) {
-	p.emit(r.Context(), Event{Type: EventRateLimited, Reason: class})
+	p.emit(p.requestContext(r), Event{Type: EventRateLimited, Reason: class})
 	p.writeError(w, r, &Error{Code: ErrCodeTemporarilyUnavailable, Description: rateLimitedText,
 		Status: http.StatusTooManyRequests, RetryAfter: max(wait, time.Second)})
 }

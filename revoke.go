@@ -152,7 +152,7 @@ func (p *Proxy) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, oerr)
 		return
 	}
-	if err := p.RevokeToken(r.Context(), &RevocationRequest{
+	if err := p.RevokeToken(p.requestContext(r), &RevocationRequest{
 		Token:         form.Get("token"),
 		TokenTypeHint: form.Get("token_type_hint"),
 		Client:        cred,
