@@ -145,7 +145,7 @@ func (p *Proxy) rememberCookieName(clientID string) string {
 // top-level redirect to /authorize), Secure with the __Host- prefix on https,
 // and expiring with ConsentRememberTTL.
 func (p *Proxy) setRememberCookie(w http.ResponseWriter, clientID, value string) {
-	http.SetCookie(w, p.newCookie(p.rememberCookieName(clientID), value, p.cfg.ConsentRememberTTL))
+	p.setCookie(w, p.rememberCookieName(clientID), value, p.cfg.ConsentRememberTTL)
 }
 
 // rememberCookie reads the remembered-consent cookie for clientID, for

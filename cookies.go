@@ -103,7 +103,7 @@ func (p *Proxy) newCookie(name, value string, maxAge time.Duration) *http.Cookie
 // setBindingCookie stores the browser-binding value returned by Authorize or
 // HandleConsent in the browser, for the callback to check (S09).
 func (p *Proxy) setBindingCookie(w http.ResponseWriter, txnID, binding string) {
-	http.SetCookie(w, p.newCookie(p.bindingCookieName(txnID), binding, p.cfg.TransactionTTL))
+	p.setCookie(w, p.bindingCookieName(txnID), binding, p.cfg.TransactionTTL)
 }
 
 // bindingCookie reads the binding cookie for the transaction named by the
@@ -118,5 +118,5 @@ func (p *Proxy) bindingCookie(r *http.Request, txnID string) string {
 
 // clearBindingCookie removes the binding after use: it is single use (S09).
 func (p *Proxy) clearBindingCookie(w http.ResponseWriter, txnID string) {
-	http.SetCookie(w, p.newCookie(p.bindingCookieName(txnID), "", -time.Second))
+	p.setCookie(w, p.bindingCookieName(txnID), "", -time.Second)
 }

@@ -265,7 +265,7 @@ func (p *Proxy) serveConsentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if page.CSRFCookie != csrfCookie {
-		http.SetCookie(w, p.newCookie(p.csrfCookieName(), page.CSRFCookie, p.cfg.TransactionTTL+time.Minute))
+		p.setCookie(w, p.csrfCookieName(), page.CSRFCookie, p.cfg.TransactionTTL+time.Minute)
 	}
 	tmpl := consentTemplate
 	if p.cfg.ConsentTemplate != nil {
