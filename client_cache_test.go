@@ -2,8 +2,6 @@ package oauthproxy
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,29 +10,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func newCacheTestProxy(t *testing.T) *Proxy {
-	t.Helper()
-	p, err := New(Config{
-		BaseURL:                       "http://127.0.0.1:1",
-		UpstreamAuthorizationEndpoint: "http://127.0.0.1:2/authorize",
-		UpstreamTokenEndpoint:         "http://127.0.0.1:2/token",
-		UpstreamClientID:              "upstream-client",
-		UpstreamClientSecret:          "upstream-secret",
-		JWTSigningKey:                 []byte(strings.Repeat("j", 32)),
-		EncryptionKey:                 []byte(strings.Repeat("e", 32)),
-		ConsentSigningKey:             []byte(strings.Repeat("c", 32)),
-		Logger:                        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	t.Cleanup(p.Destroy)
-	return p
-}
-
 // The cache only skips decoding: what a client lookup returns is what is
 // stored now. A deleted client is unknown at once, a changed one is read as
 // changed, and a caller's change to its copy reaches nobody else.
 func TestDecodedClients_AlwaysTheStoredRecord(t *testing.T) {
-	p := newCacheTestProxy(t)
+	p := newInternalTestProxy(t)
 	ctx := t.Context()
 	info, err := p.RegisterClient(ctx, &ClientMetadata{
 		RedirectURIs: []string{"http://127.0.0.1/cb"}, TokenEndpointAuthMethod: AuthMethodNone, ClientName: "One",

@@ -1,9 +1,6 @@
 package oauthproxy
 
 import (
-	"io"
-	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,20 +13,7 @@ import (
 // loopback clients minted) is not honoured for a transaction whose client and
 // redirect URI may not be remembered.
 func TestSecurity_S22_RememberedConsentRefusedForUnrememberableTransactions(t *testing.T) {
-	p, err := New(Config{
-		BaseURL:                       "http://127.0.0.1:1",
-		UpstreamAuthorizationEndpoint: "http://127.0.0.1:2/authorize",
-		UpstreamTokenEndpoint:         "http://127.0.0.1:2/token",
-		UpstreamClientID:              "upstream-client",
-		UpstreamClientSecret:          "upstream-secret",
-		ConsentRememberTTL:            time.Hour,
-		JWTSigningKey:                 []byte(strings.Repeat("j", 32)),
-		EncryptionKey:                 []byte(strings.Repeat("e", 32)),
-		ConsentSigningKey:             []byte(strings.Repeat("c", 32)),
-		Logger:                        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	t.Cleanup(p.Destroy)
+	p := newInternalTestProxy(t, func(c *Config) { c.ConsentRememberTTL = time.Hour })
 
 	const redirect = "http://127.0.0.1/cb"
 	txn := &transaction{ClientID: "public-client", RedirectURI: redirect, Scopes: []string{"openid"}}

@@ -2,8 +2,6 @@ package oauthproxy
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -17,19 +15,7 @@ import (
 // getJSON decodes from a buffer the next read reuses (storage.Encrypted's
 // View): a record it returned must not change when later records are read.
 func TestGetJSON_RecordsOutliveTheReadBuffer(t *testing.T) {
-	p, err := New(Config{
-		BaseURL:                       "http://127.0.0.1:1",
-		UpstreamAuthorizationEndpoint: "http://127.0.0.1:2/authorize",
-		UpstreamTokenEndpoint:         "http://127.0.0.1:2/token",
-		UpstreamClientID:              "upstream-client",
-		UpstreamClientSecret:          "upstream-secret",
-		JWTSigningKey:                 []byte(strings.Repeat("j", 32)),
-		EncryptionKey:                 []byte(strings.Repeat("e", 32)),
-		ConsentSigningKey:             []byte(strings.Repeat("c", 32)),
-		Logger:                        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	t.Cleanup(p.Destroy)
+	p := newInternalTestProxy(t)
 	require.True(t, p.sealsRecords, "the default store is the encrypting one, which has View")
 	ctx := t.Context()
 

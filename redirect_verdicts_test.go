@@ -2,8 +2,6 @@ package oauthproxy
 
 import (
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -15,20 +13,9 @@ import (
 // The cached verdict is the one the patterns give, the first time and every
 // time after, for allowed and refused URIs alike.
 func TestSecurity_S22_RedirectVerdictsAreThePatterns(t *testing.T) {
-	p, err := New(Config{
-		BaseURL:                       "http://127.0.0.1:1",
-		UpstreamAuthorizationEndpoint: "http://127.0.0.1:2/authorize",
-		UpstreamTokenEndpoint:         "http://127.0.0.1:2/token",
-		UpstreamClientID:              "upstream-client",
-		UpstreamClientSecret:          "upstream-secret",
-		AllowedRedirectURIPatterns:    []string{"https://app.example.com/cb/*", "http://127.0.0.1/callback"},
-		JWTSigningKey:                 []byte(strings.Repeat("j", 32)),
-		EncryptionKey:                 []byte(strings.Repeat("e", 32)),
-		ConsentSigningKey:             []byte(strings.Repeat("c", 32)),
-		Logger:                        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	p := newInternalTestProxy(t, func(c *Config) {
+		c.AllowedRedirectURIPatterns = []string{"https://app.example.com/cb/*", "http://127.0.0.1/callback"}
 	})
-	require.NoError(t, err)
-	t.Cleanup(p.Destroy)
 
 	for uri, want := range map[string]bool{
 		"https://app.example.com/cb/one":      true,
