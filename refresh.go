@@ -47,7 +47,6 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 	}
 
 	key := hashedKey(nsRefresh, req.RefreshToken)
-	invalid := newError(ErrCodeInvalidGrant, "refresh_token is invalid, expired or revoked")
 	var rec refreshRecord
 	if err := p.getJSON(ctx, key, &rec); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -55,11 +54,11 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 				return resp, nil
 			}
 		}
-		return nil, storageError(err, invalid)
+		return nil, storageError(err, errRefreshInvalid())
 	}
 	// S06: a refresh token is bound to the client it was issued to.
 	if rec.ClientID != client.ClientID || !p.cfg.Now().Before(rec.ExpiresAt) {
-		return nil, invalid
+		return nil, errRefreshInvalid()
 	}
 	scopes := rec.Scopes
 	if req.Scope != "" {
@@ -89,7 +88,7 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 				p.log.Warn("oauthproxy: could not withdraw an unused refresh token", "grant_id", g.ID, "error", derr)
 			}
 		}
-		return nil, storageError(err, invalid)
+		return nil, storageError(err, errRefreshInvalid())
 	}
 	p.emit(ctx, Event{Type: EventTokenRefreshed, ClientID: client.ClientID, Subject: g.Subject, GrantID: g.ID})
 	p.recordRotation(ctx, req.RefreshToken, &rec, resp)
@@ -146,7 +145,7 @@ func (p *Proxy) refreshReuse(ctx context.Context, token string, client *clientRe
 // yet to rotate. Saving the grant extends its life with its newest refresh
 // token.
 func (p *Proxy) refreshGrant(ctx context.Context, rec *refreshRecord, client *clientRecord, scopes []string) (*grant, *TokenResponse, *Error) {
-	g, _, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	g, _, oerr := p.freshGrant(ctx, rec.GrantID, p.cfg.RefreshTokenTTL, errGrantRevoked)
 	if oerr != nil {
 		return nil, nil, oerr
 	}
@@ -176,4 +175,10 @@ func mergeRefreshed(old upstream.Token, fresh *upstream.Token) upstream.Token {
 		merged.Scope = old.Scope
 	}
 	return merged
+}
+
+// errRefreshInvalid is the answer for a refresh token that is not (or no
+// longer) good, made only when it is the answer.
+func errRefreshInvalid() *Error {
+	return newError(ErrCodeInvalidGrant, "refresh_token is invalid, expired or revoked")
 }

@@ -93,7 +93,7 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 	var code codeRecord
 	if err := p.getJSON(ctx, codeKey, &code); err != nil {
 		p.detectCodeReplay(ctx, req.Code, err)
-		return nil, storageError(err, newError(ErrCodeInvalidGrant, "code is invalid, expired or already used"))
+		return nil, storageError(err, errCodeInvalid())
 	}
 	// Check everything before consuming the code, so a bad request changes
 	// nothing (OAuth 2.1 §4.1.3).
@@ -103,7 +103,7 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 	if _, err := p.store.Take(ctx, codeKey); err != nil {
 		// Another request redeemed it first: single use (S04).
 		p.detectCodeReplay(ctx, req.Code, err)
-		return nil, storageError(err, newError(ErrCodeInvalidGrant, "code is invalid, expired or already used"))
+		return nil, storageError(err, errCodeInvalid())
 	}
 
 	resp, grantID, oerr := p.redeemCode(ctx, &code, client, req)
@@ -149,12 +149,11 @@ func (p *Proxy) detectCodeReplay(ctx context.Context, code string, lookupErr err
 // still allowed by the patterns (S22), the PKCE verifier (S02), an unexpired
 // code and the same resource (S10).
 func (p *Proxy) checkCode(code *codeRecord, client *clientRecord, req *TokenRequest) *Error {
-	invalid := newError(ErrCodeInvalidGrant, "code is invalid, expired or already used")
 	switch {
 	case code.ClientID != client.ClientID:
-		return invalid
+		return errCodeInvalid()
 	case !p.cfg.Now().Before(code.ExpiresAt):
-		return invalid
+		return errCodeInvalid()
 	case req.RedirectURI != "" && req.RedirectURI != code.RedirectURI:
 		// RFC 6749 §4.1.3: identical to the one used at /authorize.
 		return newError(ErrCodeInvalidGrant, "redirect_uri does not match the authorization request")
@@ -279,7 +278,7 @@ func (p *Proxy) LoadUpstreamTokens(ctx context.Context, accessToken string) (*Up
 	if err != nil {
 		return nil, err
 	}
-	g, _, oerr := p.freshGrant(ctx, claims.GrantID, p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	g, _, oerr := p.freshGrant(ctx, claims.GrantID, p.cfg.RefreshTokenTTL, errGrantRevoked)
 	if oerr != nil {
 		if oerr.Code == ErrCodeInvalidGrant {
 			return nil, fmt.Errorf("%w: %w", ErrTokenRevoked, oerr)
@@ -288,3 +287,13 @@ func (p *Proxy) LoadUpstreamTokens(ctx context.Context, accessToken string) (*Up
 	}
 	return upstreamTokensFrom(&g.Upstream), nil
 }
+
+// errCodeInvalid is /token's answer for a code that is not (or no longer)
+// good, made only when it is the answer.
+func errCodeInvalid() *Error {
+	return newError(ErrCodeInvalidGrant, "code is invalid, expired or already used")
+}
+
+// errGrantRevoked is the answer for a refresh or token source whose grant is
+// gone.
+func errGrantRevoked() *Error { return newError(ErrCodeInvalidGrant, "the grant was revoked") }

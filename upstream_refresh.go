@@ -17,7 +17,7 @@ const upstreamRefreshLeeway = time.Minute
 // for one grant share one upstream refresh (many providers rotate refresh
 // tokens, so a second concurrent refresh would fail and kill the session).
 // The bool reports that the grant was just written with ttl.
-func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Duration, notFound *Error) (*grant, bool, *Error) {
+func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Duration, notFound func() *Error) (*grant, bool, *Error) {
 	// The shared work must not die with whichever request started it: an
 	// upstream refresh abandoned halfway may already have rotated the upstream
 	// refresh token. It is bounded by the HTTP client's and storage's own
@@ -30,16 +30,16 @@ func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Dura
 				// Sealed with a key no longer in the ring: the grant is lost,
 				// and the client must sign in again.
 				p.log.Error("oauthproxy: grant cannot be opened", "grant_id", grantID, "error", err)
-				return nil, notFound
+				return nil, notFound()
 			}
-			return nil, storageError(err, notFound)
+			return nil, storageError(err, notFound())
 		}
 		// The revocation marker is what revokes (revokeGrant writes it first):
 		// a revocation that could not delete the grant must still hold.
 		if revoked, err := p.grantRevoked(ctx, grantID); err != nil {
-			return nil, storageError(err, notFound)
+			return nil, storageError(err, notFound())
 		} else if revoked {
-			return nil, notFound
+			return nil, notFound()
 		}
 		if !g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
 			return freshResult{grant: &g}, nil

@@ -71,7 +71,7 @@ func (s *upstreamTokenSource) Token() (*oauth2.Token, error) {
 	if s.bearer != nil {
 		return s.passThroughToken()
 	}
-	g, _, oerr := s.p.freshGrant(s.ctx, s.grantID, s.p.cfg.RefreshTokenTTL, newError(ErrCodeInvalidGrant, "the grant was revoked"))
+	g, _, oerr := s.p.freshGrant(s.ctx, s.grantID, s.p.cfg.RefreshTokenTTL, errGrantRevoked)
 	if oerr != nil {
 		if oerr.Code == ErrCodeInvalidGrant {
 			return nil, fmt.Errorf("%w: %w", ErrTokenRevoked, oerr)

@@ -24,10 +24,23 @@ func ReadBody(r io.Reader, declared int64) ([]byte, error) {
 // ReadBodyInto is ReadBody appending to buf, for a caller that reuses its
 // buffers.
 func ReadBodyInto(buf *bytes.Buffer, r io.Reader, declared int64) error {
-	if declared >= 0 && declared <= maxPresized {
-		// bytes.MinRead more than declared, for ReadFrom's probe of the
-		// end, so a truthful sender's body never makes it grow.
-		buf.Grow(int(declared) + bytes.MinRead)
+	if declared > 0 && declared <= maxPresized {
+		// The declared bytes and one more, for the probe of the end, in one
+		// allocation (bytes.Buffer.ReadFrom would make room for 512 more).
+		buf.Grow(int(declared) + 1)
+		for buf.Len() < int(declared)+1 {
+			room := buf.AvailableBuffer()[:int(declared)+1-buf.Len()]
+			n, err := r.Read(room)
+			buf.Write(room[:n]) // room is buf's own spare capacity: no copy
+			if err == io.EOF {
+				return nil // as io.ReadAll: the end, even before declared
+			}
+			if err != nil {
+				return err // a truncated request body says so itself
+			}
+		}
+		// More than declared (a reader that does not enforce it): the rest
+		// the usual way.
 	}
 	_, err := buf.ReadFrom(r)
 	return err

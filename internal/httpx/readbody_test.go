@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -42,4 +43,14 @@ func TestSecurity_S19_DeclaredLengthDoesNotPresizeBeyondTheCap(t *testing.T) {
 	got, err = ReadBody(strings.NewReader(""), maxPresized)
 	require.NoError(t, err)
 	assert.LessOrEqual(t, cap(got), 2*(maxPresized+bytes.MinRead), "at the cap it is presized once")
+}
+
+// A body cut short says so (net/http's reader returns io.ErrUnexpectedEOF):
+// that is an error, not a shorter body.
+func TestReadBody_TruncatedBodyIsAnError(t *testing.T) {
+	for _, declared := range []int64{-1, 10, 100} {
+		r := io.MultiReader(strings.NewReader("0123"), iotest.ErrReader(io.ErrUnexpectedEOF))
+		_, err := ReadBody(r, declared)
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "declared %d", declared)
+	}
 }
