@@ -99,7 +99,7 @@ func (p *Proxy) passThroughRefresh(ctx context.Context, client *clientRecord, re
 		}
 		scopes = requested
 	}
-	if _, err := p.store.Take(ctx, key); err != nil {
+	if err := p.consume(ctx, key); err != nil {
 		return nil, storageError(err, invalid)
 	}
 	fresh, err := p.upstream.Refresh(ctx, req.RefreshToken, scopes, p.cfg.Now())

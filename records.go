@@ -203,6 +203,21 @@ type viewer interface {
 	View(ctx context.Context, key string, fn func(value []byte) error) error
 }
 
+// consume takes key out of storage for its single use, not opening what the
+// caller has just read and checked (storage.Encrypted.Consume).
+func (p *Proxy) consume(ctx context.Context, key string) error {
+	if s, ok := p.store.(consumer); ok {
+		return s.Consume(ctx, key)
+	}
+	_, err := p.store.Take(ctx, key)
+	return err
+}
+
+// consumer is storage.Encrypted's Consume.
+type consumer interface {
+	Consume(ctx context.Context, key string) error
+}
+
 // takeJSON atomically removes key and decodes it into v.
 func (p *Proxy) takeJSON(ctx context.Context, key string, v any) error {
 	b, err := p.store.Take(ctx, key)

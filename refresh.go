@@ -82,7 +82,7 @@ func (p *Proxy) ExchangeRefreshToken(ctx context.Context, req *TokenRequest) (*T
 	// Rotate: of concurrent uses, only one Take succeeds (S06). A loser, or a
 	// rotation the storage could not do, withdraws the refresh token it saved,
 	// which nobody has seen.
-	if _, err := p.store.Take(ctx, key); err != nil {
+	if err := p.consume(ctx, key); err != nil {
 		if resp.RefreshToken != "" {
 			if derr := p.store.Delete(ctx, hashedKey(nsRefresh, resp.RefreshToken)); derr != nil {
 				p.log.Warn("oauthproxy: could not withdraw an unused refresh token", "grant_id", g.ID, "error", derr)

@@ -100,7 +100,7 @@ func (p *Proxy) ExchangeAuthorizationCode(ctx context.Context, req *TokenRequest
 	if oerr := p.checkCode(&code, client, req); oerr != nil {
 		return nil, oerr
 	}
-	if _, err := p.store.Take(ctx, codeKey); err != nil {
+	if err := p.consume(ctx, codeKey); err != nil {
 		// Another request redeemed it first: single use (S04).
 		p.detectCodeReplay(ctx, req.Code, err)
 		return nil, storageError(err, errCodeInvalid())

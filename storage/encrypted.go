@@ -166,6 +166,16 @@ var viewBufs = sync.Pool{New: func() any { return new([]byte) }}
 // maxViewBuf keeps a buffer grown by an unusually large value out of the pool.
 const maxViewBuf = 64 << 10
 
+// Consume takes the value stored under key from the inner store without
+// opening it, for a caller that only needs the single use: of concurrent
+// Consumes and Takes of one key exactly one succeeds, as with Take. A miss
+// is ErrNotFound; a value that would not open is consumed all the same
+// (Take would report it), so call it for a key whose value was just read.
+func (e *Encrypted) Consume(ctx context.Context, key string) error {
+	_, err := e.inner.Take(ctx, key)
+	return err
+}
+
 // Take takes the value stored under key from the inner store and opens it, with
 // Get's error rules. A corrupt value is consumed all the same.
 func (e *Encrypted) Take(ctx context.Context, key string) ([]byte, error) {

@@ -70,3 +70,19 @@ func TestEncryptedViewErrors(t *testing.T) {
 	require.ErrorIs(t, storage.NewEncrypted(failingStore{down}, newSealer(t)).View(ctx, "k", fn), down)
 	assert.False(t, called)
 }
+
+// Consume is Take's single use without opening the value.
+func TestEncryptedConsume(t *testing.T) {
+	ctx := t.Context()
+	inner := storage.NewMemory()
+	enc := storage.NewEncrypted(inner, newSealer(t))
+	require.NoError(t, enc.Save(ctx, "code:1", []byte("value"), time.Hour))
+
+	require.NoError(t, enc.Consume(ctx, "code:1"))
+	require.ErrorIs(t, enc.Consume(ctx, "code:1"), storage.ErrNotFound, "single use")
+	_, err := enc.Get(ctx, "code:1")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	down := errors.New("backend down")
+	require.ErrorIs(t, storage.NewEncrypted(failingStore{down}, newSealer(t)).Consume(ctx, "k"), down)
+}
