@@ -129,6 +129,12 @@ func (p *Proxy) matchRegisteredRedirect(c *clientRecord, requested string) (stri
 		}
 		return "", newError(ErrCodeInvalidRequest, "redirect_uri is required").noRedirect()
 	}
+	if slices.Contains(c.RedirectURIs, requested) {
+		// Byte for byte a registered one (the usual case): it was parsed
+		// and checked at registration, and stillAllowedRedirect parses it
+		// against today's patterns, refusing it if it no longer parses.
+		return p.stillAllowedRedirect(requested)
+	}
 	if _, err := redirecturi.Parse(requested); err != nil {
 		return "", errorf(ErrCodeInvalidRequest, "redirect_uri is invalid: %v", err).noRedirect()
 	}

@@ -220,13 +220,13 @@ func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 				redirectURI = c.RedirectURIs[0]
 			}
 		}
-		http.Redirect(w, r, p.errorRedirectURL(redirectURI, req.State, oerr), http.StatusFound)
+		httpx.Redirect(w, r, p.errorRedirectURL(redirectURI, req.State, oerr), http.StatusFound)
 		return
 	}
 	if res.BrowserBinding != "" {
 		p.setBindingCookie(w, res.TransactionID, res.BrowserBinding)
 	}
-	http.Redirect(w, r, res.RedirectURL, http.StatusFound)
+	httpx.Redirect(w, r, res.RedirectURL, http.StatusFound)
 }
 
 // serveCallback is GET RedirectPath, where the upstream returns the browser.
@@ -245,7 +245,7 @@ func (p *Proxy) serveCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.clearBindingCookie(w, state)
-	http.Redirect(w, r, res.RedirectURL, http.StatusFound)
+	httpx.Redirect(w, r, res.RedirectURL, http.StatusFound)
 }
 
 // writeError renders err as RFC 6749 §5.2 JSON. invalid_client after Basic

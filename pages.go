@@ -318,7 +318,7 @@ func (p *Proxy) serveConsentDecision(w http.ResponseWriter, r *http.Request) {
 	}
 	// 303 so the browser follows with GET (S13: never 307, which would replay
 	// the POST body to the next site).
-	http.Redirect(w, r, res.RedirectURL, http.StatusSeeOther)
+	httpx.Redirect(w, r, res.RedirectURL, http.StatusSeeOther)
 }
 
 // relativeLuminance is WCAG 2.2's relative luminance of a "#rrggbb" colour.
