@@ -23,13 +23,19 @@ func TestReadBody_SameBytesWhateverTheDeclaredLength(t *testing.T) {
 	}
 }
 
-// A truthful Content-Length of a usual body costs one buffer, not a series.
+// A truthful Content-Length of a usual body costs one buffer, not the
+// series of growing copies reading a body of unknown length makes (measured
+// against that, so the race detector's own allocations count on both sides:
+// 2 against 5 here, 3 against 9 under -race).
 func TestReadBody_OneAllocationForADeclaredBody(t *testing.T) {
 	body := bytes.Repeat([]byte("y"), 3000)
-	allocs := testing.AllocsPerRun(100, func() {
+	declared := testing.AllocsPerRun(100, func() {
 		_, _ = ReadBody(bytes.NewReader(body), int64(len(body)))
 	})
-	assert.LessOrEqual(t, allocs, 2.0, "the buffer (and at most the bytes.Buffer)")
+	unknown := testing.AllocsPerRun(100, func() {
+		_, _ = ReadBody(bytes.NewReader(body), -1)
+	})
+	assert.LessOrEqual(t, 2*declared, unknown, "declared length: %v allocations, unknown: %v", declared, unknown)
 }
 
 // A sender who declares a large body and sends none makes ReadBody allocate
