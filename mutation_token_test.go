@@ -1,0 +1,87 @@
+package oauthproxy_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Edges of the token, refresh and revocation code that mutation testing found
+// unpinned (docs/mutation.md). Named TestMethods_Exchange… so
+// scripts/mutate.sh's selection for that group runs them.
+
+// savedUnder counts the Saves since mark whose key starts with prefix.
+func savedUnder(d *direct, mark int, prefix string) int {
+	n := 0
+	for _, op := range d.store.since(mark) {
+		if op.Op == "save" && strings.HasPrefix(op.Key, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestMethods_ExchangeRefreshToken_AnswerKeptOnlyWithGrace: a rotation keeps
+// the answer it gave for a retry only when RefreshReuseGrace is on; without
+// it no token response is stored at all, only the marker that detects reuse
+// (S06).
+func TestMethods_ExchangeRefreshToken_AnswerKeptOnlyWithGrace(t *testing.T) {
+	for _, grace := range []time.Duration{0, time.Minute} {
+		d := newDirect(t, withConfig(func(c *oauthproxy.Config) { c.RefreshReuseGrace = grace }))
+		c := d.register("client_secret_post")
+		first := d.tokens(c)
+		mark := d.store.mark()
+		_, err := d.refresh(c, first.RefreshToken)
+		require.NoError(t, err)
+		assert.Equal(t, 1, savedUnder(d, mark, "rotated:"), "grace %v: the reuse marker", grace)
+		want := 0
+		if grace > 0 {
+			want = 1
+		}
+		assert.Equal(t, want, savedUnder(d, mark, "graceresp:"), "grace %v: the kept answer", grace)
+	}
+}
+
+// TestMethods_ExchangeRefreshToken_GraceAnswerKeptWithoutErrors: keeping the
+// answer for the grace period logs no error when the storage takes it.
+func TestMethods_ExchangeRefreshToken_GraceAnswerKeptWithoutErrors(t *testing.T) {
+	logger, logs := newCapturingLogger()
+	d := newDirect(t, withConfig(func(c *oauthproxy.Config) {
+		c.RefreshReuseGrace = time.Minute
+		c.Logger = logger
+	}))
+	c := d.register("client_secret_post")
+	first := d.tokens(c)
+	_, err := d.refresh(c, first.RefreshToken)
+	require.NoError(t, err)
+	assert.Empty(t, logs.linesAt("ERROR"))
+}
+
+// TestMethods_ExchangeRefreshToken_NoGraceOnAReplicaWithoutIt: of two
+// replicas sharing storage, keys and clock, the one without RefreshReuseGrace
+// treats a retry of a rotated refresh token as reuse, even though the other
+// kept the answer: it revokes the grant and returns nothing (S06).
+func TestMethods_ExchangeRefreshToken_NoGraceOnAReplicaWithoutIt(t *testing.T) {
+	d := newDirect(t, withConfig(func(c *oauthproxy.Config) { c.RefreshReuseGrace = time.Minute }))
+	strict := d.cfg
+	strict.RefreshReuseGrace = 0
+	other, err := oauthproxy.New(strict)
+	require.NoError(t, err)
+	t.Cleanup(other.Destroy)
+
+	c := d.register("client_secret_post")
+	first := d.tokens(c)
+	next, err := d.refresh(c, first.RefreshToken)
+	require.NoError(t, err)
+
+	_, err = other.ExchangeRefreshToken(d.ctx, &oauthproxy.TokenRequest{
+		GrantType: "refresh_token", RefreshToken: first.RefreshToken, Client: creds(c),
+	})
+	assert.Equal(t, oauthproxy.ErrCodeInvalidGrant, oauthErr(t, err).Code)
+	_, err = d.p.VerifyAccessToken(d.ctx, next.AccessToken)
+	assert.ErrorIs(t, err, oauthproxy.ErrTokenRevoked, "reuse revokes the grant")
+}
