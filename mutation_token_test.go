@@ -85,3 +85,59 @@ func TestMethods_ExchangeRefreshToken_NoGraceOnAReplicaWithoutIt(t *testing.T) {
 	_, err = d.p.VerifyAccessToken(d.ctx, next.AccessToken)
 	assert.ErrorIs(t, err, oauthproxy.ErrTokenRevoked, "reuse revokes the grant")
 }
+
+// TestMethods_ExchangeRefreshToken_ReuseRevokesWithoutErrors: a reused
+// refresh token revokes its grant (S06), and a revocation that worked logs no
+// error.
+func TestMethods_ExchangeRefreshToken_ReuseRevokesWithoutErrors(t *testing.T) {
+	logger, logs := newCapturingLogger()
+	d := newDirect(t, withConfig(func(c *oauthproxy.Config) { c.Logger = logger }))
+	c := d.register("client_secret_post")
+	first := d.tokens(c)
+	next, err := d.refresh(c, first.RefreshToken)
+	require.NoError(t, err)
+	_, err = d.refresh(c, first.RefreshToken)
+	assert.Equal(t, oauthproxy.ErrCodeInvalidGrant, oauthErr(t, err).Code)
+	_, err = d.p.VerifyAccessToken(d.ctx, next.AccessToken)
+	assert.ErrorIs(t, err, oauthproxy.ErrTokenRevoked)
+	assert.Empty(t, logs.linesAt("ERROR"))
+}
+
+// TestMethods_RevokeToken_AccessTokenHintLooksThereFirst: with
+// token_type_hint=access_token the access token is looked up first (RFC 7009
+// §2.1), so revoking one needs no refresh-token read: it works while those
+// reads fail, and ends the grant.
+func TestMethods_RevokeToken_AccessTokenHintLooksThereFirst(t *testing.T) {
+	fs := newFaultStore()
+	d := newDirect(t, withFaultStore(fs))
+	c := d.register("client_secret_post")
+	tok := d.tokens(c)
+
+	fs.failAll(opGet, "refresh:")
+	err := d.p.RevokeToken(d.ctx, &oauthproxy.RevocationRequest{
+		Token: tok.AccessToken, TokenTypeHint: "access_token", Client: creds(c),
+	})
+	require.NoError(t, err)
+	assert.Zero(t, fs.clear(), "no refresh token was read")
+	_, err = d.p.VerifyAccessToken(d.ctx, tok.AccessToken)
+	assert.ErrorIs(t, err, oauthproxy.ErrTokenRevoked)
+}
+
+// TestMethods_RevokeToken_UpstreamRevocationThatWorksLogsNothing: the
+// best-effort upstream revocation warns only when the upstream refuses; one
+// that worked leaves the log quiet.
+func TestMethods_RevokeToken_UpstreamRevocationThatWorksLogsNothing(t *testing.T) {
+	up := newSGUpstreamRevocation(t)
+	logger, logs := newCapturingLogger()
+	d := newDirect(t, withConfig(func(c *oauthproxy.Config) {
+		c.UpstreamRevocationEndpoint = up.endpoint()
+		c.Logger = logger
+	}))
+	c := d.register("client_secret_post")
+	tok := d.tokens(c)
+	require.NoError(t, d.p.RevokeToken(d.ctx, &oauthproxy.RevocationRequest{Token: tok.RefreshToken, Client: creds(c)}))
+	require.Len(t, up.calls(), 1, "the upstream was asked")
+	for _, line := range logs.lines() {
+		assert.NotContains(t, line, "upstream revocation failed")
+	}
+}
