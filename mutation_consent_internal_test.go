@@ -1,10 +1,14 @@
 package oauthproxy
 
 import (
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Edges of the consent code that mutation testing found unpinned
@@ -39,4 +43,36 @@ func TestConsent_RememberPeriodInWords(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, durationInWords(tc.d), "%v", tc.d)
 	}
+}
+
+// TestConsent_RememberCookieOfExactly3500BytesIsKept: a remembered consent
+// whose cookie value is exactly maxRememberCookie bytes is minted and
+// honoured; one byte more and it is not minted (the scope set is too large to
+// remember, and the page simply shows again).
+func TestConsent_RememberCookieOfExactly3500BytesIsKept(t *testing.T) {
+	p, err := New(Config{
+		BaseURL:                       "http://127.0.0.1:1",
+		UpstreamAuthorizationEndpoint: "http://127.0.0.1:2/authorize",
+		UpstreamTokenEndpoint:         "http://127.0.0.1:2/token",
+		UpstreamClientID:              "upstream-client",
+		UpstreamClientSecret:          "upstream-secret",
+		ConsentRememberTTL:            time.Hour,
+		JWTSigningKey:                 []byte(strings.Repeat("j", 32)),
+		EncryptionKey:                 []byte(strings.Repeat("e", 32)),
+		ConsentSigningKey:             []byte(strings.Repeat("c", 32)),
+		Logger:                        slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	t.Cleanup(p.Destroy)
+
+	// v1.<10-digit expiry>.<base64url of the set>.<43-byte HMAC>: a set of
+	// 2581 bytes encodes to 3442 characters, 3500 in all.
+	scope := strings.Repeat("s", 2581)
+	txn := &transaction{ClientID: "c", RedirectURI: "https://app.example/cb", Scopes: []string{scope}, ConsentRememberable: true}
+	value := p.rememberConsent(txn.ClientID, txn.RedirectURI, txn.Scopes)
+	require.Len(t, value, maxRememberCookie)
+	assert.True(t, p.consentRemembered(value, txn))
+
+	txn.Scopes = []string{scope + "s"}
+	assert.Empty(t, p.rememberConsent(txn.ClientID, txn.RedirectURI, txn.Scopes), "3501 bytes")
 }

@@ -2,7 +2,9 @@ package oauthproxy_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/oauthproxy-go/oauthproxy"
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
@@ -44,5 +46,43 @@ func TestConsent_CSRFCookieOfAtMost64BytesIsKept(t *testing.T) {
 			TransactionID: res.TransactionID, Approve: true, CSRFToken: page.CSRFToken, CSRFCookie: page.CSRFCookie,
 		})
 		require.NoError(t, err, "%d bytes", len(tc.cookie))
+	}
+}
+
+// TestConsent_RememberedApprovalIsAudited: the consent-given event says
+// "remembered" exactly when the approval is remembered: asked for, allowed
+// for the client, and ConsentRememberTTL on.
+func TestConsent_RememberedApprovalIsAudited(t *testing.T) {
+	for _, ttl := range []time.Duration{0, time.Hour} {
+		var mu sync.Mutex
+		var reasons []string
+		d := newDirect(t, withConfig(func(c *oauthproxy.Config) {
+			c.ConsentRememberTTL = ttl
+			c.OnEvent = func(e oauthproxy.Event) {
+				if e.Type == oauthproxy.EventConsentGiven {
+					mu.Lock()
+					reasons = append(reasons, e.Reason)
+					mu.Unlock()
+				}
+			}
+		}))
+		c := d.register("client_secret_basic") // confidential: may be remembered
+		res, err := d.p.Authorize(d.ctx, authRequest(c, pkce.Challenge(pkce.GenerateVerifier())))
+		require.NoError(t, err)
+		page, err := d.p.ConsentPage(d.ctx, res.TransactionID, "")
+		require.NoError(t, err)
+		dec, err := d.p.HandleConsent(d.ctx, &oauthproxy.ConsentDecision{
+			TransactionID: res.TransactionID, Approve: true, Remember: true,
+			CSRFToken: page.CSRFToken, CSRFCookie: page.CSRFCookie,
+		})
+		require.NoError(t, err)
+		want := ""
+		if ttl > 0 {
+			want = "remembered"
+		}
+		assert.Equal(t, want != "", dec.RememberedConsent != "", "ttl %v", ttl)
+		mu.Lock()
+		assert.Equal(t, []string{want}, reasons, "ttl %v", ttl)
+		mu.Unlock()
 	}
 }

@@ -141,3 +141,20 @@ func TestMethods_RevokeToken_UpstreamRevocationThatWorksLogsNothing(t *testing.T
 		assert.NotContains(t, line, "upstream revocation failed")
 	}
 }
+
+// TestMethods_ExchangeAuthorizationCode_ReplayRevokesWithoutErrors: a
+// replayed code revokes what it issued (S05), and a revocation that worked
+// logs no error.
+func TestMethods_ExchangeAuthorizationCode_ReplayRevokesWithoutErrors(t *testing.T) {
+	logger, logs := newCapturingLogger()
+	d := newDirect(t, withConfig(func(c *oauthproxy.Config) { c.Logger = logger }))
+	c := d.register("client_secret_post")
+	code, verifier := d.login(c)
+	tok, err := d.p.ExchangeAuthorizationCode(d.ctx, codeRequest(c, code, verifier))
+	require.NoError(t, err)
+	_, err = d.p.ExchangeAuthorizationCode(d.ctx, codeRequest(c, code, verifier))
+	assert.Equal(t, oauthproxy.ErrCodeInvalidGrant, oauthErr(t, err).Code)
+	_, err = d.p.VerifyAccessToken(d.ctx, tok.AccessToken)
+	assert.ErrorIs(t, err, oauthproxy.ErrTokenRevoked)
+	assert.Empty(t, logs.linesAt("ERROR"))
+}
