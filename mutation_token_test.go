@@ -2,6 +2,7 @@ package oauthproxy_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,4 +158,35 @@ func TestMethods_ExchangeAuthorizationCode_ReplayRevokesWithoutErrors(t *testing
 	_, err = d.p.VerifyAccessToken(d.ctx, tok.AccessToken)
 	assert.ErrorIs(t, err, oauthproxy.ErrTokenRevoked)
 	assert.Empty(t, logs.linesAt("ERROR"))
+}
+
+// TestMethods_ExchangeAuthorizationCode_AuditsEachIssueOnce: redeeming a code
+// records one token.issued event; a refresh records one token.refreshed and
+// no other (S06's audit trail).
+func TestMethods_ExchangeAuthorizationCode_AuditsEachIssueOnce(t *testing.T) {
+	var mu sync.Mutex
+	var events []oauthproxy.EventType
+	d := newDirect(t, withConfig(func(c *oauthproxy.Config) {
+		c.OnEvent = func(e oauthproxy.Event) {
+			mu.Lock()
+			events = append(events, e.Type)
+			mu.Unlock()
+		}
+	}))
+	c := d.register("client_secret_post")
+	seen := func() []oauthproxy.EventType {
+		mu.Lock()
+		defer mu.Unlock()
+		out := events
+		events = nil
+		return out
+	}
+	code, verifier := d.login(c)
+	seen()
+	tok, err := d.p.ExchangeAuthorizationCode(d.ctx, codeRequest(c, code, verifier))
+	require.NoError(t, err)
+	assert.Equal(t, []oauthproxy.EventType{oauthproxy.EventTokenIssued, oauthproxy.EventCodeRedeemed}, seen())
+	_, err = d.refresh(c, tok.RefreshToken)
+	require.NoError(t, err)
+	assert.Equal(t, []oauthproxy.EventType{oauthproxy.EventTokenRefreshed}, seen())
 }
