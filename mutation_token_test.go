@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy"
+	"github.com/oauthproxy-go/oauthproxy/oauthproxytest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -189,4 +190,25 @@ func TestMethods_ExchangeAuthorizationCode_AuditsEachIssueOnce(t *testing.T) {
 	_, err = d.refresh(c, tok.RefreshToken)
 	require.NoError(t, err)
 	assert.Equal(t, []oauthproxy.EventType{oauthproxy.EventTokenRefreshed}, seen())
+}
+
+// TestMethods_ExchangeAuthorizationCode_ForwardedCodeNotPutBack: with
+// ForwardPKCE, a redemption that fails after the upstream code was spent
+// (here: the upstream says nothing about who signed in) does not put the
+// proxy's code back, since its retry could only replay the spent upstream
+// code (RFC 6749 §4.1.2); the code is gone.
+func TestMethods_ExchangeAuthorizationCode_ForwardedCodeNotPutBack(t *testing.T) {
+	d := newDirect(t,
+		withConfig(func(c *oauthproxy.Config) { c.ForwardPKCE = true }),
+		withIdP(func(o *oauthproxytest.Options) { o.IssueIDToken = false }))
+	c := d.register("client_secret_post")
+	code, verifier := d.login(c)
+	mark := d.store.mark()
+	_, err := d.p.ExchangeAuthorizationCode(d.ctx, codeRequest(c, code, verifier))
+	require.Equal(t, oauthproxy.ErrCodeServerError, oauthErr(t, err).Code)
+	assert.Equal(t, 1, d.idp.Stats().CodeExchanges, "the upstream code was spent")
+	assert.Zero(t, savedUnder(d, mark, "code:"), "the code is not put back")
+	_, err = d.p.ExchangeAuthorizationCode(d.ctx, codeRequest(c, code, verifier))
+	assert.Equal(t, oauthproxy.ErrCodeInvalidGrant, oauthErr(t, err).Code)
+	assert.Equal(t, 1, d.idp.Stats().CodeExchanges, "no second upstream exchange")
 }
