@@ -4,10 +4,15 @@
 # arithmetic and increments of one package at a time and runs that package's
 # tests against each mutant; a mutant the tests do not notice "lived".
 #
-# Settings shared by every package are in .gremlins.yaml (one worker: the run
-# is meant to leave a core free; see docs/mutation.md for the timings). Per
-# package, this script chooses the tests (GOFLAGS=-run=..., which gremlins'
-# go test calls inherit) and, for the root package, the files to mutate.
+# Settings shared by every package are in .gremlins.yaml (two workers, one
+# per core; see docs/mutation.md for the timings). Per package, this script
+# chooses the tests (GOFLAGS=-run=..., which gremlins' go test calls inherit)
+# and, for the root package, the files to mutate. Every go test runs with
+# -vet=off: go test would otherwise vet the mutated package and its tests
+# again for every mutant, and a mutant only vet objects to would count as
+# killed without any test noticing it.
+# Gremlins prints each mutant's outcome as it goes (to stderr here), so a
+# long run can be followed and its survivors worked on before it ends.
 #
 # Usage: scripts/mutate.sh [package dir ...]   (default: all of them)
 # Writes one gremlins JSON result per package to $MUTATE_OUT and the report
