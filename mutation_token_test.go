@@ -212,3 +212,42 @@ func TestMethods_ExchangeAuthorizationCode_ForwardedCodeNotPutBack(t *testing.T)
 	assert.Equal(t, oauthproxy.ErrCodeInvalidGrant, oauthErr(t, err).Code)
 	assert.Equal(t, 1, d.idp.Stats().CodeExchanges, "no second upstream exchange")
 }
+
+// TestMethods_ExchangeAuthorizationCode_StorageBlipPutsTheCodeBack: when the
+// grant cannot be saved during a redemption (temporarily_unavailable),
+// nothing was issued and the code is put back for the retry, quietly: the
+// restore worked, so no error is logged.
+func TestMethods_ExchangeAuthorizationCode_StorageBlipPutsTheCodeBack(t *testing.T) {
+	fs := newFaultStore()
+	logger, logs := newCapturingLogger()
+	d := newDirect(t, withFaultStore(fs), withConfig(func(c *oauthproxy.Config) { c.Logger = logger }))
+	c := d.register("client_secret_post")
+	code, verifier := d.login(c)
+
+	fs.failNth(opSave, "grant:", 1)
+	_, err := d.p.ExchangeAuthorizationCode(d.ctx, codeRequest(c, code, verifier))
+	assert.Equal(t, oauthproxy.ErrCodeTemporarilyUnavailable, oauthErr(t, err).Code)
+	require.Equal(t, 1, fs.clear(), "the grant's save failed")
+	assert.Len(t, fs.keys("code:"), 1, "the code is back")
+	assert.Empty(t, logs.linesAt("ERROR"))
+	_, err = d.p.ExchangeAuthorizationCode(d.ctx, codeRequest(c, code, verifier))
+	require.NoError(t, err, "the retry redeems it")
+}
+
+// TestMethods_ExchangeAuthorizationCode_RevokedGrantSpendsTheCode: a code
+// whose grant was revoked before the redemption is refused with
+// invalid_grant and not put back: only server_error and
+// temporarily_unavailable leave it for a retry.
+func TestMethods_ExchangeAuthorizationCode_RevokedGrantSpendsTheCode(t *testing.T) {
+	fs := newFaultStore()
+	d := newDirect(t, withFaultStore(fs))
+	c := d.register("client_secret_post")
+	code, verifier := d.login(c)
+	grants := fs.keys("grant:")
+	require.Len(t, grants, 1)
+	require.NoError(t, fs.Delete(d.ctx, grants[0]))
+
+	_, err := d.p.ExchangeAuthorizationCode(d.ctx, codeRequest(c, code, verifier))
+	assert.Equal(t, oauthproxy.ErrCodeInvalidGrant, oauthErr(t, err).Code)
+	assert.Empty(t, fs.keys("code:"), "the code is spent")
+}
