@@ -107,17 +107,29 @@ func (p *Proxy) serveRegister(w http.ResponseWriter, r *http.Request) {
 	httpx.WriteJSON(w, http.StatusCreated, info)
 }
 
-// serveToken is POST /oauth/token (RFC 6749 §3.2).
-func (p *Proxy) serveToken(w http.ResponseWriter, r *http.Request) {
+// readClientForm starts the token, revocation and introspection endpoints:
+// their answers are never cached (RFC 6749 §5.1, RFC 7009 §2.2, RFC 7662 §4;
+// S13), and they take a form body with the client's credentials (RFC 6749
+// §2.3.1). ok is false when it has already answered with the error.
+func (p *Proxy) readClientForm(w http.ResponseWriter, r *http.Request) (form url.Values, cred ClientCredentials, ok bool) {
 	httpx.NoStore(w)
 	form, err := httpx.ReadForm(w, r)
 	if err != nil {
 		p.writeError(w, r, newError(ErrCodeInvalidRequest, publicText(err)))
-		return
+		return nil, ClientCredentials{}, false
 	}
 	cred, oerr := clientCredentials(r, form)
 	if oerr != nil {
 		p.writeError(w, r, oerr)
+		return nil, ClientCredentials{}, false
+	}
+	return form, cred, true
+}
+
+// serveToken is POST /oauth/token (RFC 6749 §3.2).
+func (p *Proxy) serveToken(w http.ResponseWriter, r *http.Request) {
+	form, cred, ok := p.readClientForm(w, r)
+	if !ok {
 		return
 	}
 	req := &TokenRequest{
@@ -131,6 +143,7 @@ func (p *Proxy) serveToken(w http.ResponseWriter, r *http.Request) {
 		Client:       cred,
 	}
 	var resp *TokenResponse
+	var err error
 	switch req.GrantType {
 	case grantAuthorizationCode:
 		resp, err = p.ExchangeAuthorizationCode(p.requestContext(r), req)

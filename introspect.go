@@ -208,15 +208,8 @@ func (s *settings) introspectionDefaults() error {
 
 // serveIntrospect is POST /oauth/introspect (RFC 7662 §2).
 func (p *Proxy) serveIntrospect(w http.ResponseWriter, r *http.Request) {
-	httpx.NoStore(w) // §4: responses carry token information
-	form, err := httpx.ReadForm(w, r)
-	if err != nil {
-		p.writeError(w, r, newError(ErrCodeInvalidRequest, publicText(err)))
-		return
-	}
-	cred, oerr := clientCredentials(r, form)
-	if oerr != nil {
-		p.writeError(w, r, oerr)
+	form, cred, ok := p.readClientForm(w, r)
+	if !ok {
 		return
 	}
 	in, err := p.IntrospectToken(p.requestContext(r), &IntrospectionRequest{

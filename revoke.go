@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/oauthproxy-go/oauthproxy/internal/httpx"
 	"github.com/oauthproxy-go/oauthproxy/storage"
 )
 
@@ -141,15 +140,8 @@ func (p *Proxy) revokeUpstreamToken(ctx context.Context, token, hint string) {
 
 // serveRevoke is POST /oauth/revoke (RFC 7009 §2).
 func (p *Proxy) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	httpx.NoStore(w)
-	form, err := httpx.ReadForm(w, r)
-	if err != nil {
-		p.writeError(w, r, newError(ErrCodeInvalidRequest, publicText(err)))
-		return
-	}
-	cred, oerr := clientCredentials(r, form)
-	if oerr != nil {
-		p.writeError(w, r, oerr)
+	form, cred, ok := p.readClientForm(w, r)
+	if !ok {
 		return
 	}
 	if err := p.RevokeToken(p.requestContext(r), &RevocationRequest{
