@@ -1,9 +1,6 @@
 package oauthproxy
 
-import (
-	"context"
-	"sync"
-)
+import "context"
 
 // decodedClients remembers client records by their exact stored encoding.
 // One sign-in reads its client's record four or five times (authorize,
@@ -17,33 +14,21 @@ import (
 // Registrations are anonymous, so it is bounded: at most maxDecodedClients
 // records of at most maxClientRecordLen bytes each (with their decoded
 // copies, about 2 MiB); when full it starts over.
-type decodedClients struct {
-	mu sync.RWMutex
-	m  map[string]clientRecord
-}
+type decodedClients struct{ boundedCache[clientRecord] }
 
 const maxDecodedClients = 256
 
-// get returns the record stored as b. Its slices are shared with the cache
-// and with every other caller: nothing may modify them (nothing does; only
-// LastUsedAt is ever set, on the caller's own copy).
-func (c *decodedClients) get(b []byte) (clientRecord, bool) {
-	c.mu.RLock()
-	rec, ok := c.m[string(b)] // no allocation: the compiler looks up b in place
-	c.mu.RUnlock()
-	return rec, ok
+func newDecodedClients() *decodedClients {
+	return &decodedClients{boundedCache[clientRecord]{max: maxDecodedClients}}
 }
 
+// put keeps rec as the decoding of b. The record's slices are then shared
+// with every caller that gets it: nothing may modify them (nothing does; only
+// LastUsedAt is ever set, on the caller's own copy).
 func (c *decodedClients) put(b []byte, rec clientRecord) {
-	if len(b) > maxClientRecordLen {
-		return
+	if len(b) <= maxClientRecordLen {
+		c.boundedCache.put(string(b), rec)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxDecodedClients {
-		c.m = make(map[string]clientRecord, maxDecodedClients/4)
-	}
-	c.m[string(b)] = rec
 }
 
 // getClient loads the client record under key into rec, decoding only
@@ -54,7 +39,7 @@ func (p *Proxy) getClient(ctx context.Context, key string, rec *clientRecord) er
 		return p.getJSON(ctx, key, rec)
 	}
 	return s.View(ctx, key, func(b []byte) error {
-		if cached, ok := p.decodedClients.get(b); ok {
+		if cached, ok := p.decodedClients.getBytes(b); ok {
 			*rec = cached
 			return nil
 		}

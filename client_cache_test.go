@@ -47,17 +47,17 @@ func TestDecodedClients_AlwaysTheStoredRecord(t *testing.T) {
 
 // Registrations are anonymous, so the decoded records kept are bounded.
 func TestSecurity_S19_DecodedClientsAreBounded(t *testing.T) {
-	var c decodedClients
+	c := newDecodedClients()
 	for i := range 5 * maxDecodedClients {
 		b := []byte(fmt.Sprintf(`{"client_id":"c%d"}`, i))
 		c.put(b, clientRecord{ClientID: fmt.Sprint(i)})
-		require.LessOrEqual(t, len(c.m), maxDecodedClients)
-		got, ok := c.get(b)
+		require.LessOrEqual(t, c.len(), maxDecodedClients)
+		got, ok := c.getBytes(b)
 		require.True(t, ok)
 		require.Equal(t, fmt.Sprint(i), got.ClientID)
 	}
 	big := []byte(`{"client_name":"` + strings.Repeat("x", maxClientRecordLen) + `"}`)
 	c.put(big, clientRecord{})
-	_, ok := c.get(big)
+	_, ok := c.getBytes(big)
 	assert.False(t, ok, "no record larger than a stored client record can be is kept")
 }

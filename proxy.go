@@ -27,9 +27,9 @@ type Proxy struct {
 	// the bytes it is given (putJSON reuses its buffers then).
 	sealsRecords bool
 	// redirectVerdicts caches redirectAllowed (S22 holds: see its comment).
-	redirectVerdicts redirectVerdicts
+	redirectVerdicts *redirectVerdicts
 	// decodedClients saves decoding a client record's same bytes again.
-	decodedClients decodedClients
+	decodedClients *decodedClients
 	upstream       *upstream.Client
 	tokens         accessTokenSigner
 	cimd           *cimd.Fetcher
@@ -73,7 +73,10 @@ func New(cfg Config) (*Proxy, error) {
 		clientQuota:  newQuota("clients", nsClient, s.MaxClients),
 		pendingQuota: newQuota("pending_authorizations", nsTransaction, s.MaxPendingAuthorizations),
 		stopCleanup:  make(chan struct{}),
-		cleanupDone:  make(chan struct{}),
+
+		redirectVerdicts: newRedirectVerdicts(),
+		decodedClients:   newDecodedClients(),
+		cleanupDone:      make(chan struct{}),
 	}
 
 	base := s.TokenStorage

@@ -1,10 +1,6 @@
 package oauthproxy
 
-import (
-	"sync"
-
-	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
-)
+import "github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 
 // redirectVerdicts remembers redirectAllowed's answers. The patterns are
 // fixed for the life of a Proxy, so the answer for a URI never changes, and
@@ -13,31 +9,18 @@ import (
 // URI and a walk over the patterns (issue 16). A new Proxy, such as one
 // started with tightened patterns, starts with no verdicts (S22).
 //
-// The URIs come from registrations anyone may make, so the cache is bounded:
-// at most maxRedirectVerdicts entries of at most redirecturi.MaxLength bytes
-// (1 MiB), and when it is full it starts over.
-type redirectVerdicts struct {
-	mu sync.RWMutex
-	m  map[string]bool
-}
+// The URIs come from registrations anyone may make, so it is bounded: at most
+// maxRedirectVerdicts entries of at most redirecturi.MaxLength bytes (1 MiB).
+type redirectVerdicts struct{ boundedCache[bool] }
 
 const maxRedirectVerdicts = 512
 
-func (c *redirectVerdicts) get(raw string) (allowed, ok bool) {
-	c.mu.RLock()
-	allowed, ok = c.m[raw]
-	c.mu.RUnlock()
-	return allowed, ok
+func newRedirectVerdicts() *redirectVerdicts {
+	return &redirectVerdicts{boundedCache[bool]{max: maxRedirectVerdicts}}
 }
 
 func (c *redirectVerdicts) put(raw string, allowed bool) {
-	if len(raw) > redirecturi.MaxLength {
-		return
+	if len(raw) <= redirecturi.MaxLength {
+		c.boundedCache.put(raw, allowed)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxRedirectVerdicts {
-		c.m = make(map[string]bool, maxRedirectVerdicts/4)
-	}
-	c.m[raw] = allowed
 }

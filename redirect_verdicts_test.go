@@ -34,11 +34,11 @@ func TestSecurity_S22_RedirectVerdictsAreThePatterns(t *testing.T) {
 
 // Registrations are anonymous, so the verdicts they add are bounded.
 func TestSecurity_S19_RedirectVerdictsAreBounded(t *testing.T) {
-	var c redirectVerdicts
+	c := newRedirectVerdicts()
 	for i := range 5 * maxRedirectVerdicts {
 		uri := fmt.Sprintf("https://app%d.example.com/cb", i)
 		c.put(uri, i%2 == 0)
-		require.LessOrEqual(t, len(c.m), maxRedirectVerdicts)
+		require.LessOrEqual(t, c.len(), maxRedirectVerdicts)
 		allowed, ok := c.get(uri)
 		require.True(t, ok, "the newest verdict is kept")
 		require.Equal(t, i%2 == 0, allowed)
