@@ -8,11 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/oauthproxy-go/oauthproxy/internal/bufpool"
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 	"github.com/oauthproxy-go/oauthproxy/storage"
+
 	// Stored records are encoded and decoded on every request; this drop-in
 	// encoding/json replacement halves that cost (docs/performance.md).
 	"github.com/segmentio/encoding/json"
@@ -157,13 +158,9 @@ func (p *Proxy) putJSON(ctx context.Context, key string, v any, ttl time.Duratio
 	}
 	// The encrypting store seals the encoding into new bytes and keeps
 	// none of it, so it is encoded into a reused buffer (issue 16).
-	buf := recordBufs.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= maxPooledRecord {
-			recordBufs.Put(buf)
-		}
-	}()
-	b, err := json.Append((*buf)[:0], v, json.EscapeHTML|json.SortMapKeys) // what json.Marshal does
+	buf := recordBufs.Get()
+	defer recordBufs.Put(buf)
+	b, err := json.Append(*buf, v, json.EscapeHTML|json.SortMapKeys) // what json.Marshal does
 	*buf = b
 	if err != nil {
 		return fmt.Errorf("oauthproxy: encoding %T: %w", v, err)
@@ -178,11 +175,9 @@ func (p *Proxy) save(ctx context.Context, key string, v any, b []byte, ttl time.
 	return nil
 }
 
-// recordBufs are putJSON's encoding buffers; one grown past maxPooledRecord
-// (a record far above the usual 0.5–3 KiB) is left to the GC.
-var recordBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-const maxPooledRecord = 16 << 10
+// recordBufs are putJSON's encoding buffers; one grown past 16 KiB (a record
+// far above the usual 0.5–3 KiB) is left to the GC.
+var recordBufs = bufpool.New(16 << 10)
 
 // getJSON loads key into v; errors.Is(err, storage.ErrNotFound) on a miss.
 func (p *Proxy) getJSON(ctx context.Context, key string, v any) error {

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/bufpool"
 )
 
 // ErrCorrupt is wrapped by Encrypted.Get and Encrypted.Take when a stored value
@@ -131,12 +132,8 @@ func (e *Encrypted) View(ctx context.Context, key string, fn func(value []byte) 
 		}
 		return fn(value)
 	}
-	buf := viewBufs.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= maxViewBuf {
-			viewBufs.Put(buf)
-		}
-	}()
+	buf := viewBufs.Get()
+	defer viewBufs.Put(buf)
 	var value []byte
 	var err error
 	if s, ok := e.inner.(inPlace); ok {
@@ -161,10 +158,9 @@ func (e *Encrypted) View(ctx context.Context, key string, fn func(value []byte) 
 	return fn(value)
 }
 
-var viewBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxViewBuf keeps a buffer grown by an unusually large value out of the pool.
-const maxViewBuf = 64 << 10
+// viewBufs are View's buffers; one grown past 64 KiB by an unusually large
+// value is left to the GC.
+var viewBufs = bufpool.New(64 << 10)
 
 // Consume takes the value stored under key from the inner store without
 // opening it, for a caller that only needs the single use: of concurrent

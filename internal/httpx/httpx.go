@@ -13,8 +13,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 
+	"github.com/oauthproxy-go/oauthproxy/internal/bufpool"
 	segjson "github.com/segmentio/encoding/json"
 )
 
@@ -130,13 +130,9 @@ func NoStore(w http.ResponseWriter) {
 // with their Content-Length (issue 16: the token and registration responses
 // of every sign-in).
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	buf := jsonBufs.Get().(*[]byte)
-	defer func() {
-		if cap(*buf) <= maxPooledJSON {
-			jsonBufs.Put(buf)
-		}
-	}()
-	b, err := segjson.Append((*buf)[:0], v, segjson.EscapeHTML|segjson.SortMapKeys)
+	buf := jsonBufs.Get()
+	defer jsonBufs.Put(buf)
+	b, err := segjson.Append(*buf, v, segjson.EscapeHTML|segjson.SortMapKeys)
 	*buf = b
 	if err != nil {
 		// Only a value no JSON can express gets here: a bug, not a client error.
@@ -151,11 +147,9 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-var jsonBufs = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledJSON keeps a buffer grown by an unusually large response (the
-// registration of a client with many redirect URIs) out of the pool.
-const maxPooledJSON = 16 << 10
+// jsonBufs are WriteJSON's buffers; one grown past 16 KiB by an unusually
+// large response (a client with many redirect URIs) is left to the GC.
+var jsonBufs = bufpool.New(16 << 10)
 
 // WriteBearerChallenge answers a refused bearer request (RFC 6750 §3) with a
 // challenge naming the protected resource's metadata (RFC 9728 §5.1): 401
