@@ -67,7 +67,7 @@ func startServers(tokenURL string) (*servers, error) {
 	}
 	s := &servers{proxy: proxy, floor: loadtest.NewFloor(), floorURL: "http://" + ln.Addr().String()}
 	s.floorSrv = &http.Server{Handler: s.floor, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.floorSrv.Serve(ln) }()
+	go serveLabelled("floor", s.floorSrv, ln)
 	return s, nil
 }
 

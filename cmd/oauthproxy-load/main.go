@@ -26,8 +26,10 @@
 //	oauthproxy-load -url http://127.0.0.1:8080
 //
 // -cpuprofile and -memprofile profile the proxy's process (the child, or
-// this one with -serve or -url). The proxy's signing and encryption keys are
-// generated per run.
+// this one with -serve or -url). The proxy's connections carry the profiler
+// label side=proxy and the floor's side=floor, so one profile splits the two:
+// go tool pprof -tagfocus side=proxy. The proxy's signing and encryption keys
+// are generated per run.
 package main
 
 import (
@@ -173,7 +175,7 @@ func startProxy(addr, tokenURL string, hc *http.Client) (*proxyServer, error) {
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          nil,
 	}
-	go func() { _ = s.http.Serve(ln) }()
+	go serveLabelled("proxy", s.http, ln)
 	return s, nil
 }
 

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -35,4 +38,14 @@ func (p profiles) start() (stop func(), err error) {
 			}
 		}
 	}, nil
+}
+
+// serveLabelled serves srv on ln with the profiler label side=name: every
+// connection's goroutine, and the upstream calls made from it, inherit it, so
+// a CPU or allocation profile splits the proxy's work from its floor's
+// (go tool pprof -tagfocus side=proxy).
+func serveLabelled(name string, srv *http.Server, ln net.Listener) {
+	pprof.Do(context.Background(), pprof.Labels("side", name), func(context.Context) {
+		_ = srv.Serve(ln)
+	})
 }
