@@ -44,8 +44,8 @@ demo:
 
 # Every fuzz target, briefly (CI) or for FUZZTIME each (make fuzz FUZZTIME=10m).
 FUZZ_TARGETS := \
-	.:FuzzRegistration .:FuzzTokenRequest .:FuzzVerifyAccessToken .:FuzzClaimsDecode \
-	./crypto:FuzzOpen ./internal/redirecturi:FuzzValidate
+	.:FuzzRegistration .:FuzzParseHop .:FuzzTokenRequest .:FuzzVerifyAccessToken .:FuzzClaimsDecode \
+	./crypto:FuzzOpen ./internal/redirecturi:FuzzValidate ./internal/httpx:FuzzParseQuery
 FUZZTIME ?= 5s
 fuzz-smoke fuzz:
 	@for t in $(FUZZ_TARGETS); do \

@@ -34,7 +34,22 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 			return client.String()
 		}
 	}
-	return peer.String()
+	return hopText(peer, r.RemoteAddr)
+}
+
+// hopText is addr.String() for the address parseHop read from hop. An IPv4
+// hop's host part is already that text (netip reads only the canonical
+// dotted quad: no leading zeros, four fields), so it is returned as a slice
+// of hop instead of a new string (issue 16: every request names its client).
+func hopText(addr netip.Addr, hop string) string {
+	host := hop
+	if i := strings.LastIndexByte(hop, ':'); i >= 0 {
+		host = hop[:i]
+	}
+	if addr.Is4() && !strings.ContainsAny(host, "[]:%") {
+		return host
+	}
+	return addr.String()
 }
 
 // forwardedClient reads the client from the forwarding headers a trusted proxy
@@ -104,15 +119,27 @@ func hopsFromRight(lines []string) iter.Seq[string] {
 // parseHop reads "ip", "ip:port" or "[ipv6]:port", as RemoteAddr and
 // X-Forwarded-For carry it.
 func parseHop(s string) (netip.Addr, bool) {
-	addr, err := netip.ParseAddr(s)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil {
+	// At most one of the two forms parses; the likelier one is tried first,
+	// as a failed parse allocates its error (RemoteAddr always has a port,
+	// which an IPv4 "ip:port" shows by its single colon).
+	withPort := strings.HasPrefix(s, "[") || strings.Count(s, ":") == 1
+	addr, ok := parseAddr(s, withPort)
+	if !ok {
+		if addr, ok = parseAddr(s, !withPort); !ok {
 			return netip.Addr{}, false
 		}
-		addr = ap.Addr()
 	}
 	return canonicalAddr(addr), true
+}
+
+// parseAddr reads s as "ip:port" (withPort) or a bare "ip".
+func parseAddr(s string, withPort bool) (netip.Addr, bool) {
+	if withPort {
+		ap, err := netip.ParseAddrPort(s)
+		return ap.Addr(), err == nil
+	}
+	addr, err := netip.ParseAddr(s)
+	return addr, err == nil
 }
 
 // parseForwardedElement reads the for= node of one RFC 7239 §4 element, such

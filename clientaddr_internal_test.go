@@ -2,6 +2,7 @@ package oauthproxy
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -140,5 +141,65 @@ func TestRetryAfterSeconds(t *testing.T) {
 		time.Nanosecond: 1, 0: 1, time.Second: 1, 1001 * time.Millisecond: 2, 59*time.Second + 1: 60,
 	} {
 		assert.Equal(t, want, retryAfterSeconds(wait), "%s", wait)
+	}
+}
+
+// parseHopReference is parseHop as it first was: the bare address first,
+// then "ip:port". The faster order must read every hop the same.
+func parseHopReference(s string) (netip.Addr, bool) {
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(s)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		addr = ap.Addr()
+	}
+	return canonicalAddr(addr), true
+}
+
+var hopCases = []string{
+	"127.0.0.1:5555", "127.0.0.1", "192.0.2.7:0", "[::1]:443", "::1", "[::1]", "2001:db8::17",
+	"[2001:db8::17]:4711", "[::ffff:192.0.2.1]:80", "::ffff:192.0.2.1", "[fe80::1%eth0]:80",
+	"fe80::1%eth0", "1.2.3.04:80", "1.2.3.4:", "1.2.3.4:99999", ":80", "", "unknown", "[1.2.3.4]:80",
+	"1.2.3.4:80:90", "[::1]:80x", "::1:80", "0.0.0.0:1", "255.255.255.255:65535",
+}
+
+func TestParseHop_ReadsEveryHopAsBefore(t *testing.T) {
+	for _, s := range hopCases {
+		want, wantOK := parseHopReference(s)
+		got, gotOK := parseHop(s)
+		require.Equal(t, wantOK, gotOK, "%q", s)
+		require.Equal(t, want, got, "%q", s)
+	}
+}
+
+func FuzzParseHop(f *testing.F) {
+	for _, s := range hopCases {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, wantOK := parseHopReference(s)
+		got, gotOK := parseHop(s)
+		if wantOK != gotOK || want != got {
+			t.Fatalf("%q: parseHop %v %v, reference %v %v", s, got, gotOK, want, wantOK)
+		}
+		if gotOK && hopText(got, s) != got.String() {
+			t.Fatalf("%q: hopText %q, String %q", s, hopText(got, s), got.String())
+		}
+	})
+}
+
+// The client address named in events and rate-limit keys is the canonical
+// text of the peer, whatever form RemoteAddr had.
+func TestClientAddr_IsTheCanonicalPeerText(t *testing.T) {
+	for _, s := range hopCases {
+		addr, ok := parseHop(s)
+		if !ok {
+			continue
+		}
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RemoteAddr = s
+		require.Equal(t, addr.String(), clientAddr(r, nil), "%q", s)
 	}
 }

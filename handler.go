@@ -202,7 +202,7 @@ func clientCredentials(r *http.Request, form url.Values) (ClientCredentials, *Er
 
 // serveAuthorize is GET /oauth/authorize (RFC 6749 §4.1.1).
 func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q := httpx.Query(r.URL)
 	if err := httpx.Single(q); err != nil {
 		p.writeBrowserError(w, r, newError(ErrCodeInvalidRequest, publicText(err)).noRedirect())
 		return
@@ -244,7 +244,7 @@ func (p *Proxy) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 
 // serveCallback is GET RedirectPath, where the upstream returns the browser.
 func (p *Proxy) serveCallback(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q := httpx.Query(r.URL)
 	state := q.Get("state")
 	res, err := p.HandleCallback(p.requestContext(r), &CallbackRequest{
 		Code:             q.Get("code"),

@@ -259,7 +259,7 @@ func (p *Proxy) serveConsentPage(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(p.csrfCookieName()); err == nil {
 		csrfCookie = c.Value
 	}
-	page, err := p.ConsentPage(p.requestContext(r), r.URL.Query().Get("txn"), csrfCookie)
+	page, err := p.ConsentPage(p.requestContext(r), httpx.Query(r.URL).Get("txn"), csrfCookie)
 	if err != nil {
 		p.writeBrowserError(w, r, asError(err))
 		return

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/bufpool"
 	segjson "github.com/segmentio/encoding/json"
@@ -40,7 +41,9 @@ func ReadForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if err != nil {
 		return nil, badRequest("request body is too large or unreadable")
 	}
-	form, err := url.ParseQuery(string(body))
+	// The body is this request's own and never written again, so the values
+	// may be slices of it rather than of a copy.
+	form, err := ParseQuery(unsafe.String(unsafe.SliceData(body), len(body)))
 	if err != nil {
 		return nil, badRequest("request body is not valid form encoding")
 	}
