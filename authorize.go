@@ -159,28 +159,11 @@ func (p *Proxy) checkResource(resource string) *Error {
 // client, its callback, the transaction as state, and an S256 challenge — the
 // proxy's own, or the client's in ForwardPKCE mode.
 func (p *Proxy) upstreamAuthorizationURL(txnID string, txn *transaction) string {
-	u := *p.cfg.upstreamAuthorize // a copy: RawQuery is set below
-	q := u.Query()
-	for k, v := range p.cfg.ExtraAuthorizationParams {
-		q.Set(k, v)
-	}
 	challenge := txn.CodeChallenge
 	if !p.cfg.ForwardPKCE {
 		challenge = pkce.Challenge(txn.UpstreamVerifier)
 	}
-	q.Set("response_type", "code")
-	q.Set("client_id", p.cfg.UpstreamClientID)
-	q.Set("redirect_uri", p.cfg.redirectURL)
-	q.Set("state", txnID)
-	q.Set("code_challenge", challenge)
-	q.Set("code_challenge_method", pkce.MethodS256)
-	if len(txn.Scopes) > 0 {
-		q.Set("scope", joinScope(txn.Scopes))
-	} else {
-		q.Del("scope")
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
+	return p.upstreamAuthorizationURLs.build(txnID, challenge, txn.Scopes)
 }
 
 // errorRedirectURL renders err as an authorization error response on the

@@ -31,10 +31,13 @@ type Proxy struct {
 	// decodedClients saves decoding a client record's same bytes again.
 	decodedClients *decodedClients
 	upstream       *upstream.Client
-	tokens         accessTokenSigner
-	cimd           *cimd.Fetcher
-	log            *slog.Logger
-	handler        http.Handler
+	// upstreamAuthorizationURLs holds the constant part of the redirect to
+	// the provider (authorize_url.go).
+	upstreamAuthorizationURLs *upstreamAuthorizationURLs
+	tokens                    accessTokenSigner
+	cimd                      *cimd.Fetcher
+	log                       *slog.Logger
+	handler                   http.Handler
 	// refreshes lets concurrent users of one grant share an upstream refresh.
 	refreshes singleflight.Group
 	// clientQuota and pendingQuota bound what anonymous requests store (S19).
@@ -98,6 +101,8 @@ func New(cfg Config) (*Proxy, error) {
 		p.log.Warn("oauthproxy: generated random keys; tokens, registrations and grants will not survive a restart. Set them in Config for production.",
 			"keys", strings.Join(s.generatedKeyNames, ","))
 	}
+	p.upstreamAuthorizationURLs = newUpstreamAuthorizationURLs(s.upstreamAuthorize, s.ExtraAuthorizationParams,
+		s.UpstreamClientID, s.redirectURL)
 	p.handler = p.routes()
 	go p.cleanupLoop()
 	return p, nil
