@@ -25,47 +25,47 @@ var reservedPaths = []string{authorizePath, tokenPath, registerPath, revokePath,
 // routes wires every endpoint. Each handler decodes, calls the typed method and
 // encodes; all the OAuth logic lives in the methods.
 func (p *Proxy) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := newExactRoutes()
 	base := p.issuerPath()
 
 	metadata := httpx.CORS(http.HandlerFunc(p.serveAuthorizationServerMetadata))
-	mux.Handle("GET "+wellKnownAuthServer, metadata)
-	mux.Handle("OPTIONS "+wellKnownAuthServer, metadata)
+	mux.handle(http.MethodGet, wellKnownAuthServer, metadata)
+	mux.handle(http.MethodOptions, wellKnownAuthServer, metadata)
 	if base != "" {
 		// RFC 8414 §3.1: for an issuer with a path, the well-known segment goes
 		// between the host and the path.
-		mux.Handle("GET "+wellKnownAuthServer+base, metadata)
-		mux.Handle("OPTIONS "+wellKnownAuthServer+base, metadata)
+		mux.handle(http.MethodGet, wellKnownAuthServer+base, metadata)
+		mux.handle(http.MethodOptions, wellKnownAuthServer+base, metadata)
 	}
 	resource := httpx.CORS(http.HandlerFunc(p.serveProtectedResourceMetadata))
 	for _, path := range p.resourceMetadataPaths() {
-		mux.Handle("GET "+path, resource)
-		mux.Handle("OPTIONS "+path, resource)
+		mux.handle(http.MethodGet, path, resource)
+		mux.handle(http.MethodOptions, path, resource)
 	}
 
 	limits := p.cfg.RateLimits
 	register := httpx.CORS(p.limitRate(rateClassRegister, limits.Register, http.HandlerFunc(p.serveRegister)))
-	mux.Handle("POST "+base+registerPath, register)
-	mux.Handle("OPTIONS "+base+registerPath, register)
+	mux.handle(http.MethodPost, base+registerPath, register)
+	mux.handle(http.MethodOptions, base+registerPath, register)
 	token := httpx.CORS(p.limitRate(rateClassToken, limits.Token, http.HandlerFunc(p.serveToken)))
-	mux.Handle("POST "+base+tokenPath, token)
-	mux.Handle("OPTIONS "+base+tokenPath, token)
+	mux.handle(http.MethodPost, base+tokenPath, token)
+	mux.handle(http.MethodOptions, base+tokenPath, token)
 	revoke := httpx.CORS(p.limitRate(rateClassRevoke, limits.Revoke, http.HandlerFunc(p.serveRevoke)))
-	mux.Handle("POST "+base+revokePath, revoke)
-	mux.Handle("OPTIONS "+base+revokePath, revoke)
+	mux.handle(http.MethodPost, base+revokePath, revoke)
+	mux.handle(http.MethodOptions, base+revokePath, revoke)
 	// Introspection is for servers, not browsers: no CORS (RFC 7662 §2.1).
-	mux.Handle("POST "+base+introspectPath, p.limitRate(rateClassIntrospect, limits.Introspect, http.HandlerFunc(p.serveIntrospect)))
+	mux.handle(http.MethodPost, base+introspectPath, p.limitRate(rateClassIntrospect, limits.Introspect, http.HandlerFunc(p.serveIntrospect)))
 	jwks := httpx.CORS(http.HandlerFunc(p.serveJWKS))
-	mux.Handle("GET "+base+jwksPath, jwks)
-	mux.Handle("OPTIONS "+base+jwksPath, jwks)
+	mux.handle(http.MethodGet, base+jwksPath, jwks)
+	mux.handle(http.MethodOptions, base+jwksPath, jwks)
 
-	mux.Handle("GET "+base+authorizePath, p.limitRate(rateClassAuthorize, limits.Authorize, http.HandlerFunc(p.serveAuthorize)))
+	mux.handle(http.MethodGet, base+authorizePath, p.limitRate(rateClassAuthorize, limits.Authorize, http.HandlerFunc(p.serveAuthorize)))
 	consent := func(h http.Handler) http.Handler { return p.limitRate(rateClassConsent, limits.Consent, h) }
-	mux.Handle("GET "+base+consentPath, consent(http.HandlerFunc(p.serveConsentPage)))
+	mux.handle(http.MethodGet, base+consentPath, consent(http.HandlerFunc(p.serveConsentPage)))
 	// The consent POST is refused when a browser says it comes from another
 	// origin (Sec-Fetch-Site / Origin), on top of the CSRF token (S08).
-	mux.Handle("POST "+base+consentPath, consent(http.NewCrossOriginProtection().Handler(http.HandlerFunc(p.serveConsentDecision))))
-	mux.Handle("GET "+base+p.cfg.RedirectPath, consent(http.HandlerFunc(p.serveCallback)))
+	mux.handle(http.MethodPost, base+consentPath, consent(http.NewCrossOriginProtection().Handler(http.HandlerFunc(p.serveConsentDecision))))
+	mux.handle(http.MethodGet, base+p.cfg.RedirectPath, consent(http.HandlerFunc(p.serveCallback)))
 	// The audit events and the rate limits name the client's address, from
 	// clientAddr: each handler passes it to the typed methods in their
 	// context (requestContext), not by copying every request with
