@@ -31,18 +31,24 @@ const (
 )
 
 // subjectGrantsPrefix is the index prefix of subject's grants.
-func subjectGrantsPrefix(subject string) string {
-	return nsGrantsBySubject + indexDigest(subject) + ":"
-}
+func subjectGrantsPrefix(subject string) string { return indexKey(nsGrantsBySubject, subject, "") }
 
 // clientGrantsPrefix is the index prefix of clientID's grants.
-func clientGrantsPrefix(clientID string) string {
-	return nsGrantsByClient + indexDigest(clientID) + ":"
-}
+func clientGrantsPrefix(clientID string) string { return indexKey(nsGrantsByClient, clientID, "") }
 
-func indexDigest(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+// indexKey is namespace, the digest of owner, ":" and grantID ("" for the
+// prefix), made in one allocation (issue 16: four keys a sign-in).
+func indexKey(namespace, owner, grantID string) string {
+	sum := sha256.Sum256([]byte(owner))
+	var digest [43]byte // base64url of 32 bytes, unpadded
+	base64.RawURLEncoding.Encode(digest[:], sum[:])
+	var b strings.Builder
+	b.Grow(len(namespace) + len(digest) + 1 + len(grantID))
+	b.WriteString(namespace)
+	b.Write(digest[:])
+	b.WriteByte(':')
+	b.WriteString(grantID)
+	return b.String()
 }
 
 // grantIDFromIndexKey returns the grant id an index key names.
@@ -67,7 +73,7 @@ func (p *Proxy) saveGrant(ctx context.Context, g *grant, ttl time.Duration) erro
 // not on every save.
 func (p *Proxy) indexGrant(ctx context.Context, g *grant, ttl time.Duration) error {
 	indexTTL := 2 * ttl
-	for _, key := range []string{subjectGrantsPrefix(g.Subject) + g.ID, clientGrantsPrefix(g.ClientID) + g.ID} {
+	for _, key := range [...]string{indexKey(nsGrantsBySubject, g.Subject, g.ID), indexKey(nsGrantsByClient, g.ClientID, g.ID)} {
 		if err := p.store.Save(ctx, key, nil, indexTTL); err != nil {
 			return fmt.Errorf("oauthproxy: indexing grant: %w", err)
 		}

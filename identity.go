@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 	segjson "github.com/segmentio/encoding/json"
@@ -113,11 +114,19 @@ func (p *Proxy) defaultClaims(ctx context.Context, tok *upstream.Token) (map[str
 // accepts in place of a signature check; the audience must still name the
 // proxy's upstream client (item 3).
 func (p *Proxy) idTokenClaims(idToken string) (map[string]any, error) {
-	parts := strings.Split(idToken, ".")
-	if len(parts) != 3 {
+	// Three parts: header.payload.signature (RFC 7519 §7.2), cut without
+	// making the slice strings.Split would (issue 16).
+	_, afterHeader, ok1 := strings.Cut(idToken, ".")
+	encoded, signature, ok2 := strings.Cut(afterHeader, ".")
+	if !ok1 || !ok2 || strings.Contains(signature, ".") {
 		return nil, errors.New("oauthproxy: id_token is not a JWT")
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	// Decoded into a reused buffer: the claims are copied out of it.
+	buf := recordBufs.Get()
+	defer recordBufs.Put(buf)
+	// The decoder only reads its source: the string's bytes, not a copy.
+	payload, err := base64.RawURLEncoding.AppendDecode((*buf)[:0], unsafe.Slice(unsafe.StringData(encoded), len(encoded)))
+	*buf = payload
 	if err != nil {
 		return nil, fmt.Errorf("oauthproxy: id_token payload: %w", err)
 	}

@@ -33,6 +33,11 @@ var knownFields = map[string]bool{
 // decodeFields reads a token response body by its Content-Type: JSON as RFC 6749 §5.1 says,
 // or form-encoded as GitHub sends without Accept; anything else is sniffed.
 func decodeFields(contentType string, body []byte) (map[string]any, error) {
+	if contentType == "application/json" || contentType == "application/json; charset=utf-8" {
+		// What mime.ParseMediaType reads these two as, without its
+		// allocations (issue 16: every sign-in's token response).
+		return decodeJSON(body)
+	}
 	mediaType, _, _ := mime.ParseMediaType(contentType)
 	switch {
 	case mediaType == "application/json" || strings.HasSuffix(mediaType, "+json"):

@@ -3,6 +3,7 @@ package upstream
 import (
 	"context"
 	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -293,5 +294,18 @@ func TestClient_ErrorsNeverHoldSecrets(t *testing.T) {
 				assert.NotContains(t, err.Error(), "TOPSECRET")
 			})
 		}
+	}
+}
+
+// decodeFields reads two Content-Types without mime.ParseMediaType: it must
+// read them as that does.
+func TestDecodeFields_JSONFastPathIsTheMediaType(t *testing.T) {
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8"} {
+		mt, _, err := mime.ParseMediaType(ct)
+		require.NoError(t, err)
+		require.Equal(t, "application/json", mt)
+		fields, err := decodeFields(ct, []byte(`{"access_token":"a"}`))
+		require.NoError(t, err)
+		require.Equal(t, "a", fields["access_token"])
 	}
 }
