@@ -103,13 +103,19 @@ func (f GrantFilter) index() (string, func(*grant) bool, *Error) {
 }
 
 // liveGrant loads a grant that is stored and not revoked; nil if there is none.
-// A grant sealed under a key no longer in the ring cannot be shown and counts
-// as gone, as it does for its client (freshGrant).
+// A grant sealed under a key no longer in the ring cannot be used or shown and
+// counts as gone. The revocation marker is what revokes (revokeGrant writes it
+// first): a revocation that could not delete the grant must still hold.
 func (p *Proxy) liveGrant(ctx context.Context, id string) (*grant, *Error) {
 	var g grant
 	err := p.getJSON(ctx, nsGrant+id, &g)
 	switch {
-	case errors.Is(err, storage.ErrNotFound), errors.Is(err, storage.ErrCorrupt):
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, nil
+	case errors.Is(err, storage.ErrCorrupt):
+		// Sealed with a key no longer in the ring: the grant is lost, and
+		// its client must sign in again.
+		p.log.Error("oauthproxy: grant cannot be opened", "grant_id", id, "error", err)
 		return nil, nil
 	case err != nil:
 		return nil, errUnavailable("storage is unavailable, try again", err)

@@ -2,10 +2,8 @@ package oauthproxy
 
 import (
 	"context"
-	"errors"
 	"time"
 
-	"github.com/oauthproxy-go/oauthproxy/storage"
 )
 
 // upstreamRefreshLeeway refreshes the upstream access token this long before
@@ -18,31 +16,29 @@ const upstreamRefreshLeeway = time.Minute
 // tokens, so a second concurrent refresh would fail and kill the session).
 // The bool reports that the grant was just written with ttl.
 func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Duration, notFound func() *Error) (*grant, bool, *Error) {
+	// Most calls find the upstream token fresh and need no shared work: they
+	// read the grant themselves, without the singleflight's goroutine and
+	// channel (issue 16: every refresh and every LoadUpstreamTokens).
+	g, oerr := p.liveGrantOr(reqCtx, grantID, notFound)
+	if oerr != nil {
+		return nil, false, oerr
+	}
+	if !g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
+		return g, false, nil
+	}
 	// The shared work must not die with whichever request started it: an
 	// upstream refresh abandoned halfway may already have rotated the upstream
 	// refresh token. It is bounded by the HTTP client's and storage's own
 	// timeouts instead, while each caller waits only as long as its context.
 	ctx := context.WithoutCancel(reqCtx)
 	ch := p.refreshes.DoChan(grantID, func() (any, error) {
-		var g grant
-		if err := p.getJSON(ctx, nsGrant+grantID, &g); err != nil {
-			if errors.Is(err, storage.ErrCorrupt) {
-				// Sealed with a key no longer in the ring: the grant is lost,
-				// and the client must sign in again.
-				p.log.Error("oauthproxy: grant cannot be opened", "grant_id", grantID, "error", err)
-				return nil, notFound()
-			}
-			return nil, storageError(err, notFound())
-		}
-		// The revocation marker is what revokes (revokeGrant writes it first):
-		// a revocation that could not delete the grant must still hold.
-		if revoked, err := p.grantRevoked(ctx, grantID); err != nil {
-			return nil, storageError(err, notFound())
-		} else if revoked {
-			return nil, notFound()
+		// Read again inside: another caller's refresh may just have saved it.
+		g, oerr := p.liveGrantOr(ctx, grantID, notFound)
+		if oerr != nil {
+			return nil, oerr
 		}
 		if !g.Upstream.Expired(p.cfg.Now(), upstreamRefreshLeeway) {
-			return freshResult{grant: &g}, nil
+			return freshResult{grant: g}, nil
 		}
 		if g.Upstream.RefreshToken == "" {
 			return nil, newError(ErrCodeInvalidGrant, "the identity provider's session expired; sign in again")
@@ -51,7 +47,7 @@ func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Dura
 		if err != nil {
 			// Another replica may have refreshed this grant first and spent the
 			// upstream refresh token we used: then its result is in storage.
-			if latest, ok := p.refreshedElsewhere(ctx, &g); ok {
+			if latest, ok := p.refreshedElsewhere(ctx, g); ok {
 				return freshResult{grant: latest}, nil
 			}
 			e := upstreamFailure(err, true)
@@ -61,11 +57,11 @@ func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Dura
 		g.Upstream = mergeRefreshed(g.Upstream, fresh)
 		// S22: an upstream that now grants less narrows the grant with it.
 		g.Scopes = grantedScopes(g.Scopes, &g.Upstream)
-		if err := p.saveGrant(ctx, &g, ttl); err != nil {
+		if err := p.saveGrant(ctx, g, ttl); err != nil {
 			return nil, errUnavailable("storage is unavailable, try again", err)
 		}
 		p.log.Info("oauthproxy: upstream token refreshed", "client_id", g.ClientID, "grant_id", g.ID)
-		return freshResult{grant: &g, saved: true}, nil
+		return freshResult{grant: g, saved: true}, nil
 	})
 	var res freshResult
 	select {
@@ -80,6 +76,15 @@ func (p *Proxy) freshGrant(reqCtx context.Context, grantID string, ttl time.Dura
 	// Each caller gets its own copy: the shared value must not be mutated.
 	own := *res.grant
 	return &own, res.saved, nil
+}
+
+// liveGrantOr is liveGrant with notFound's answer for a grant that is gone.
+func (p *Proxy) liveGrantOr(ctx context.Context, grantID string, notFound func() *Error) (*grant, *Error) {
+	g, oerr := p.liveGrant(ctx, grantID)
+	if oerr == nil && g == nil {
+		return nil, notFound()
+	}
+	return g, oerr
 }
 
 // freshResult is what the callers of one shared freshGrant receive.
