@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/oauthproxy-go/oauthproxy/internal/redirecturi"
 )
 
 // Remembered consent (Config.ConsentRememberTTL): after an approval with
@@ -74,13 +72,15 @@ func (p *Proxy) rememberConsent(clientID, redirectURI string, scopes []string) s
 
 // consentRememberable reports whether an approval for client at redirectURI
 // may be remembered at all (RFC 8252 §8.6, see above): a confidential client,
-// or an https redirect URI.
+// or an https redirect URI. redirectURI is one /authorize accepted, so it
+// parses (redirecturi.Parse): its scheme is what precedes the first ':',
+// which url.Parse lowercases — read here without parsing it again (issue 16).
 func consentRememberable(client *clientRecord, redirectURI string) bool {
 	if client.TokenEndpointAuthMethod != AuthMethodNone {
 		return true
 	}
-	u, err := redirecturi.Parse(redirectURI)
-	return err == nil && u.Scheme == "https"
+	scheme, _, ok := strings.Cut(redirectURI, ":")
+	return ok && strings.EqualFold(scheme, "https")
 }
 
 // rememberFor is the consent page's remember period in words, or "" when the

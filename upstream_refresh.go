@@ -3,7 +3,6 @@ package oauthproxy
 import (
 	"context"
 	"time"
-
 )
 
 // upstreamRefreshLeeway refreshes the upstream access token this long before
