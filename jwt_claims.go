@@ -391,6 +391,30 @@ func plainPrefix(s string) int {
 	return i
 }
 
+// encodesAsItself reports whether every byte of s is one json.Marshal writes
+// as itself: a plainStringByte other than '<', '>' and '&', which it escapes
+// for HTML. One pass, eight bytes at a time (issue 16: every claim of every
+// token; strings.ContainsAny made a set and walked s again).
+func encodesAsItself(s string) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x } // high bit set where a byte of x is zero
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if ((x-ones*0x20)&^x|x|zero(x^(ones*'"'))|zero(x^(ones*'\\'))|
+			zero(x^(ones*'<'))|zero(x^(ones*'>'))|zero(x^(ones*'&')))&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; !plainStringByte[c] || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
 // plainStringByte marks the bytes a JSON string holds as themselves: printable
 // ASCII other than the quote and the backslash.
 var plainStringByte = func() (t [256]bool) {
@@ -476,7 +500,7 @@ func (d *jsonReader) value() (any, bool) {
 
 // appendJSONString appends s as a JSON string.
 func appendJSONString(dst []byte, s string) []byte {
-	if plainPrefix(s) == len(s) && !strings.ContainsAny(s, "<>&") {
+	if encodesAsItself(s) {
 		dst = append(dst, '"')
 		dst = append(dst, s...)
 		return append(dst, '"')
