@@ -46,7 +46,9 @@ func hopText(addr netip.Addr, hop string) string {
 	if i := strings.LastIndexByte(hop, ':'); i >= 0 {
 		host = hop[:i]
 	}
-	if addr.Is4() && !strings.ContainsAny(host, "[]:%") {
+	// An IPv4-mapped IPv6 hop ("[::ffff:a.b.c.d]:port") is Is4 after
+	// canonicalAddr but not written as one: it has brackets and colons.
+	if addr.Is4() && strings.IndexByte(host, ':') < 0 && !strings.HasPrefix(host, "[") {
 		return host
 	}
 	return addr.String()
