@@ -1,10 +1,10 @@
 package httpx
 
 import (
-	"html"
-	"io"
 	"net/http"
 	"strings"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/bufpool"
 )
 
 // Redirect is http.Redirect, writing the same status, headers and body. For
@@ -27,8 +27,43 @@ func Redirect(w http.ResponseWriter, r *http.Request, url string, code int) {
 	}
 	w.WriteHeader(code)
 	if !hadCT && r.Method == http.MethodGet {
-		_, _ = io.WriteString(w, "<a href=\""+html.EscapeString(url)+"\">"+http.StatusText(code)+"</a>.\n\n")
+		// The body http.Redirect writes, made in a reused buffer and
+		// escaped as html.EscapeString does, without its strings.Replacer
+		// (issue 16: the URLs are long and full of '&').
+		buf := redirectBufs.Get()
+		defer redirectBufs.Put(buf)
+		b := append((*buf)[:0], `<a href="`...)
+		b = appendHTMLEscaped(b, url)
+		b = append(b, `">`...)
+		b = append(b, http.StatusText(code)...)
+		b = append(b, "</a>.\n\n"...)
+		*buf = b
+		_, _ = w.Write(b)
 	}
+}
+
+// redirectBufs are Redirect's body buffers.
+var redirectBufs = bufpool.New(16 << 10)
+
+// appendHTMLEscaped appends s escaped as html.EscapeString escapes it.
+func appendHTMLEscaped(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '<':
+			b = append(b, "&lt;"...)
+		case '>':
+			b = append(b, "&gt;"...)
+		case '&':
+			b = append(b, "&amp;"...)
+		case '\'':
+			b = append(b, "&#39;"...)
+		case '"':
+			b = append(b, "&#34;"...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
 }
 
 func ascii(s string) bool {

@@ -1,8 +1,10 @@
 package httpx
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -39,5 +41,11 @@ func TestRedirect_SameAnswerAsNetHTTP(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestAppendHTMLEscaped_AsEscapeString(t *testing.T) {
+	for _, s := range []string{"", "plain", `<>&'"`, "a&b=c&d=<e>", "ü&\x00'\"x", strings.Repeat("&a", 300)} {
+		assert.Equal(t, html.EscapeString(s), string(appendHTMLEscaped(nil, s)), s)
 	}
 }
