@@ -34,17 +34,19 @@ func checkShard(t *testing.T, m *Memory, s *shard) {
 		require.Equal(t, k, e.key)
 		require.Same(t, s, m.shardFor(k), "key %q in the wrong shard", k)
 		if e.expires == noExpiry {
-			require.Equal(t, -1, e.index, "permanent entry %q in heap", k)
+			require.Equal(t, int32(-1), e.index, "permanent entry %q in heap", k)
 			continue
 		}
-		require.GreaterOrEqual(t, e.index, 0, "expiring entry %q missing from heap", k)
-		require.Same(t, e, s.expiry[e.index])
+		require.GreaterOrEqual(t, e.index, int32(0), "expiring entry %q missing from heap", k)
+		require.Less(t, int(e.index), len(s.expiry), "entry %q indexes past the heap", k)
+		require.Same(t, e, s.expiry[e.index].e)
+		require.Equal(t, e.expires, s.expiry[e.index].expires, "heap slot of %q holds a stale deadline", k)
 		inHeap++
 	}
 	require.Len(t, s.expiry, inHeap, "heap holds entries the map does not")
-	require.Equal(t, namespaceCounts(s), s.counts, "per-namespace counts disagree with the entries")
+	require.Equal(t, countedByKeys(s), countedByShard(m, s), "per-namespace counts disagree with the entries")
 	for i := 1; i < len(s.expiry); i++ {
-		require.LessOrEqual(t, s.expiry[(i-1)/2].expires, s.expiry[i].expires, "heap order at %d", i)
+		require.LessOrEqual(t, s.expiry[(i-1)/heapArity].expires, s.expiry[i].expires, "heap order at %d", i)
 	}
 }
 
@@ -196,9 +198,9 @@ func TestMemoryPerEntryOverhead(t *testing.T) {
 	assert.Less(t, perEntry, 512.0)
 }
 
-// namespaceCounts counts s's entries per namespace the slow way, for
+// countedByKeys counts s's entries per namespace the slow way, for
 // comparison with the counts the shard keeps. The caller holds s.mu.
-func namespaceCounts(s *shard) map[string]int {
+func countedByKeys(s *shard) map[string]int {
 	want := make(map[string]int)
 	for k := range s.entries {
 		if ns := NamespaceOf(k); ns != "" {
@@ -206,6 +208,26 @@ func namespaceCounts(s *shard) map[string]int {
 		}
 	}
 	return want
+}
+
+// countedByShard is the shard's own per-namespace counts as a map by name,
+// non-zero ones only. The caller holds s.mu.
+func countedByShard(m *Memory, s *shard) map[string]int {
+	got := make(map[string]int)
+	if s.counts == nil {
+		return got
+	}
+	if ids := m.namespaces.ids.Load(); ids != nil {
+		for ns, id := range *ids {
+			if n := s.counts.byID[id-1]; n != 0 {
+				got[ns] = n
+			}
+		}
+	}
+	for ns, n := range s.counts.overflow {
+		got[ns] += n
+	}
+	return got
 }
 
 // A shard fills one cache line exactly, so neighbouring shards' locks never
