@@ -29,25 +29,29 @@ func checkInvariants(t *testing.T, m *Memory) {
 
 func checkShard(t *testing.T, m *Memory, s *shard) {
 	t.Helper()
+	// Plain comparisons in the loops: this runs after every operation of
+	// TestMemoryMatchesModel.
 	inHeap := 0
 	for k, e := range s.entries {
-		require.Equal(t, k, e.key)
-		require.Same(t, s, m.shardFor(k), "key %q in the wrong shard", k)
-		if e.expires == noExpiry {
-			require.Equal(t, int32(-1), e.index, "permanent entry %q in heap", k)
+		switch {
+		case k != e.key:
+			t.Fatalf("map key %q holds the entry of %q", k, e.key)
+		case m.shardFor(k) != s:
+			t.Fatalf("key %q in the wrong shard", k)
+		case e.expires == noExpiry && e.index != -1:
+			t.Fatalf("permanent entry %q in heap at %d", k, e.index)
+		case e.expires == noExpiry:
 			continue
+		case e.index < 0 || int(e.index) >= len(s.expiry):
+			t.Fatalf("expiring entry %q missing from heap (index %d of %d)", k, e.index, len(s.expiry))
+		case s.expiry[e.index].e != e:
+			t.Fatalf("heap slot %d holds another entry than %q", e.index, k)
 		}
-		require.GreaterOrEqual(t, e.index, int32(0), "expiring entry %q missing from heap", k)
-		require.Less(t, int(e.index), len(s.expiry), "entry %q indexes past the heap", k)
-		require.Same(t, e, s.expiry[e.index].e)
-		require.Equal(t, e.expires, s.expiry[e.index].expires, "heap slot of %q holds a stale deadline", k)
 		inHeap++
 	}
 	require.Len(t, s.expiry, inHeap, "heap holds entries the map does not")
 	require.Equal(t, countedByKeys(s), countedByShard(m, s), "per-namespace counts disagree with the entries")
-	for i := 1; i < len(s.expiry); i++ {
-		require.LessOrEqual(t, s.expiry[(i-1)/heapArity].expires, s.expiry[i].expires, "heap order at %d", i)
-	}
+	requireHeap(t, s.expiry)
 }
 
 func TestCleanupOnceIsBounded(t *testing.T) {
