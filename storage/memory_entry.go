@@ -29,10 +29,12 @@ type entry struct {
 // maxInlineKey bytes is copied into the entry's own allocation, so the map
 // lookup that compares it and the read of the entry that follows touch the
 // same memory: one cache miss instead of two on a store too large for the
-// cache. The object takes the size class the entry and a separate key copy
-// would each round up to anyway, or less.
+// cache. The one object is never larger than the entry and a separate key
+// copy together, each rounded up to its size class (TestNewEntryIsNoLarger).
 func newEntry(key string) *entry {
 	switch n := len(key); {
+	case n <= 8:
+		return newInlineEntry[[8]byte](key)
 	case n <= 24:
 		return newInlineEntry[[24]byte](key)
 	case n <= 40:
@@ -45,6 +47,8 @@ func newEntry(key string) *entry {
 		return newInlineEntry[[88]byte](key)
 	case n <= 104:
 		return newInlineEntry[[104]byte](key)
+	case n <= 120:
+		return newInlineEntry[[120]byte](key)
 	case n <= maxInlineKey:
 		return newInlineEntry[[maxInlineKey]byte](key)
 	default:
