@@ -97,7 +97,7 @@ type namespaceCounts struct {
 	// overflow counts the namespaces that found the table full, by name; a
 	// namespace whose count falls to zero is deleted, so it never outgrows
 	// the entries. Nil until needed.
-	overflow map[string]int
+	overflow map[string]*int
 }
 
 // counted records the new entry e in the count of its namespace. The caller
@@ -135,17 +135,26 @@ func (s *shard) countsFor() *namespaceCounts {
 }
 
 // countOverflow adds delta to the count of key's namespace in the overflow
-// map. key must be the entry's own (cloned) key: the map may keep a slice of
-// it.
+// map.
 func (c *namespaceCounts) countOverflow(key string, delta int) {
 	ns := NamespaceOf(key)
-	if n := c.overflow[ns] + delta; n > 0 {
-		if c.overflow == nil {
-			c.overflow = make(map[string]int)
+	if n := c.overflow[ns]; n != nil {
+		// Through the pointer: assigning to the map would store ns as its
+		// key (a map updates string keys), a slice of an entry's key, which
+		// lies inside the entry (newEntry) and would keep the entry and its
+		// value in memory after they leave.
+		if *n += delta; *n <= 0 {
+			delete(c.overflow, ns)
 		}
-		c.overflow[ns] = n
-	} else {
-		delete(c.overflow, ns)
+		return
+	}
+	if delta > 0 {
+		if c.overflow == nil {
+			c.overflow = make(map[string]*int)
+		}
+		n := new(int)
+		*n = delta
+		c.overflow[strings.Clone(ns)] = n
 	}
 }
 
@@ -158,6 +167,9 @@ func (s *shard) count(id uint8, found bool, namespace string) int {
 	case found:
 		return s.counts.byID[id-1]
 	default:
-		return s.counts.overflow[namespace]
+		if n := s.counts.overflow[namespace]; n != nil {
+			return *n
+		}
+		return 0
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
@@ -57,4 +58,34 @@ func allocated(f func()) uint64 {
 	f()
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
+}
+
+// The keys Scan returns are copies: a stored key lies inside its entry, and a
+// caller keeping a page of keys must not keep the entries and their values.
+func TestScanKeysAreCopies(t *testing.T) {
+	ctx := t.Context()
+	m := NewMemory()
+	require.NoError(t, m.Save(ctx, "grant:1", make([]byte, 1<<10), time.Hour))
+	keys, _, err := m.Scan(ctx, "grant:", "", 10)
+	require.NoError(t, err)
+	require.Equal(t, []string{"grant:1"}, keys)
+	s := m.shardFor("grant:1")
+	require.NotSame(t, unsafe.StringData(s.entries["grant:1"].key), unsafe.StringData(keys[0]))
+}
+
+// requireOverflowKeysOwned checks that no shard's overflow map keeps, as a
+// key, a slice of an entry's key (which would keep that entry in memory).
+func requireOverflowKeysOwned(t *testing.T, m *Memory) {
+	t.Helper()
+	for i := range m.shards {
+		s := &m.shards[i]
+		if s.counts == nil {
+			continue
+		}
+		for ns := range s.counts.overflow {
+			for k := range s.entries {
+				require.NotSame(t, unsafe.StringData(k), unsafe.StringData(ns), "overflow key %q shares %q's bytes", ns, k)
+			}
+		}
+	}
 }

@@ -50,7 +50,7 @@ func checkShard(t *testing.T, m *Memory, s *shard) {
 		inHeap++
 	}
 	require.Len(t, s.expiry, inHeap, "heap holds entries the map does not")
-	require.Equal(t, countedByKeys(s), countedByShard(m, s), "per-namespace counts disagree with the entries")
+	require.Equal(t, countedByKeys(s), countedByShard(t, m, s), "per-namespace counts disagree with the entries")
 	requireHeap(t, s.expiry)
 }
 
@@ -216,7 +216,8 @@ func countedByKeys(s *shard) map[string]int {
 
 // countedByShard is the shard's own per-namespace counts as a map by name,
 // non-zero ones only. The caller holds s.mu.
-func countedByShard(m *Memory, s *shard) map[string]int {
+func countedByShard(t *testing.T, m *Memory, s *shard) map[string]int {
+	t.Helper()
 	got := make(map[string]int)
 	if s.counts == nil {
 		return got
@@ -229,7 +230,10 @@ func countedByShard(m *Memory, s *shard) map[string]int {
 		}
 	}
 	for ns, n := range s.counts.overflow {
-		got[ns] += n
+		if _, ok := got[ns]; ok {
+			t.Fatalf("namespace %q counted both by id and in the overflow map", ns)
+		}
+		got[ns] = *n
 	}
 	return got
 }

@@ -71,6 +71,7 @@ func TestNamespaceTableIsBounded(t *testing.T) {
 		}
 	}
 	requireCounts(perNamespace)
+	requireOverflowKeysOwned(t, m)
 
 	// Overwrites leave counts alone; removals by each path lower them.
 	for n := range namespaces {
