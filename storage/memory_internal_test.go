@@ -29,23 +29,29 @@ func checkInvariants(t *testing.T, m *Memory) {
 
 func checkShard(t *testing.T, m *Memory, s *shard) {
 	t.Helper()
+	// Plain comparisons in the loops: this runs after every operation of
+	// TestMemoryMatchesModel.
 	inHeap := 0
 	for k, e := range s.entries {
-		require.Equal(t, k, e.key)
-		require.Same(t, s, m.shardFor(k), "key %q in the wrong shard", k)
-		if e.expires == noExpiry {
-			require.Equal(t, -1, e.index, "permanent entry %q in heap", k)
+		switch {
+		case k != e.key:
+			t.Fatalf("map key %q holds the entry of %q", k, e.key)
+		case m.shardFor(k) != s:
+			t.Fatalf("key %q in the wrong shard", k)
+		case e.expires == noExpiry && e.index != -1:
+			t.Fatalf("permanent entry %q in heap at %d", k, e.index)
+		case e.expires == noExpiry:
 			continue
+		case e.index < 0 || int(e.index) >= len(s.expiry):
+			t.Fatalf("expiring entry %q missing from heap (index %d of %d)", k, e.index, len(s.expiry))
+		case s.expiry[e.index].e != e:
+			t.Fatalf("heap slot %d holds another entry than %q", e.index, k)
 		}
-		require.GreaterOrEqual(t, e.index, 0, "expiring entry %q missing from heap", k)
-		require.Same(t, e, s.expiry[e.index])
 		inHeap++
 	}
 	require.Len(t, s.expiry, inHeap, "heap holds entries the map does not")
-	require.Equal(t, namespaceCounts(s), s.counts, "per-namespace counts disagree with the entries")
-	for i := 1; i < len(s.expiry); i++ {
-		require.LessOrEqual(t, s.expiry[(i-1)/2].expires, s.expiry[i].expires, "heap order at %d", i)
-	}
+	require.Equal(t, countedByKeys(s), countedByShard(t, m, s), "per-namespace counts disagree with the entries")
+	requireHeap(t, s.expiry)
 }
 
 func TestCleanupOnceIsBounded(t *testing.T) {
@@ -196,9 +202,9 @@ func TestMemoryPerEntryOverhead(t *testing.T) {
 	assert.Less(t, perEntry, 512.0)
 }
 
-// namespaceCounts counts s's entries per namespace the slow way, for
+// countedByKeys counts s's entries per namespace the slow way, for
 // comparison with the counts the shard keeps. The caller holds s.mu.
-func namespaceCounts(s *shard) map[string]int {
+func countedByKeys(s *shard) map[string]int {
 	want := make(map[string]int)
 	for k := range s.entries {
 		if ns := NamespaceOf(k); ns != "" {
@@ -206,6 +212,30 @@ func namespaceCounts(s *shard) map[string]int {
 		}
 	}
 	return want
+}
+
+// countedByShard is the shard's own per-namespace counts as a map by name,
+// non-zero ones only. The caller holds s.mu.
+func countedByShard(t *testing.T, m *Memory, s *shard) map[string]int {
+	t.Helper()
+	got := make(map[string]int)
+	if s.counts == nil {
+		return got
+	}
+	if ids := m.namespaces.ids.Load(); ids != nil {
+		for ns, id := range *ids {
+			if n := s.counts.byID[id-1]; n != 0 {
+				got[ns] = n
+			}
+		}
+	}
+	for ns, n := range s.counts.overflow {
+		if _, ok := got[ns]; ok {
+			t.Fatalf("namespace %q counted both by id and in the overflow map", ns)
+		}
+		got[ns] = *n
+	}
+	return got
 }
 
 // A shard fills one cache line exactly, so neighbouring shards' locks never

@@ -47,7 +47,10 @@ func (m *Memory) Scan(ctx context.Context, prefix, cursor string, limit int) ([]
 	}
 	keys := make([]string, len(smallest))
 	for i := len(keys) - 1; i >= 0; i-- {
-		keys[i] = heap.Pop(&smallest).(string)
+		// A copy: the stored key lies inside its entry (newEntry), which a
+		// caller holding the key would keep in memory, value and all, after
+		// the entry leaves the store.
+		keys[i] = strings.Clone(heap.Pop(&smallest).(string))
 	}
 	if !more {
 		return keys, "", nil
