@@ -148,13 +148,15 @@ func (p *Proxy) contentSecurityPolicy(nonce string) string {
 // pageHeaders are sent with every HTML page: no framing, no caching, no
 // referrer, no MIME sniffing, and the CSP.
 func (p *Proxy) pageHeaders(w http.ResponseWriter, nonce string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", p.contentSecurityPolicy(nonce))
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	httpx.NoStore(w)
+	httpx.SetHeaders(w.Header(),
+		"Content-Type", "text/html; charset=utf-8",
+		"X-Frame-Options", "DENY",
+		"Content-Security-Policy", p.contentSecurityPolicy(nonce),
+		"Referrer-Policy", "no-referrer",
+		"X-Content-Type-Options", "nosniff",
+		// httpx.NoStore's two, in the same array.
+		"Cache-Control", "no-store",
+		"Pragma", "no-cache")
 }
 
 // newNonce is 128 random bits for a CSP nonce (CSP3 §2.3.1), in hex so it

@@ -80,8 +80,7 @@ func (c CORSPolicy) allow(hd http.Header, origin string) bool {
 		}
 		allowOrigin = origin
 	}
-	hd.Set("Access-Control-Allow-Origin", allowOrigin)
-	hd.Set("Access-Control-Expose-Headers", c.Expose)
+	SetHeaders(hd, "Access-Control-Allow-Origin", allowOrigin, "Access-Control-Expose-Headers", c.Expose)
 	return true
 }
 

@@ -124,8 +124,7 @@ func fieldName(field string) bool {
 
 // NoStore marks a response as uncacheable (RFC 6749 §5.1; SECURITY.md S13).
 func NoStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Pragma", "no-cache")
+	SetHeaders(w.Header(), "Cache-Control", "no-store", "Pragma", "no-cache")
 }
 
 // WriteJSON writes v as JSON with status: the bytes json.NewEncoder(w).Encode
@@ -144,8 +143,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	}
 	b = append(b, '\n')
 	*buf = b
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	SetHeaders(w.Header(), "Content-Type", "application/json", "Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 }
