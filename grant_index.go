@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/strview"
 )
 
 // The grant indexes let the administration API find a user's or a client's
@@ -39,7 +41,7 @@ func clientGrantsPrefix(clientID string) string { return indexKey(nsGrantsByClie
 // indexKey is namespace, the digest of owner, ":" and grantID ("" for the
 // prefix), made in one allocation (issue 16: four keys a sign-in).
 func indexKey(namespace, owner, grantID string) string {
-	sum := sha256.Sum256([]byte(owner))
+	sum := sha256.Sum256(strview.Bytes(owner))
 	var digest [43]byte // base64url of 32 bytes, unpadded
 	base64.RawURLEncoding.Encode(digest[:], sum[:])
 	var b strings.Builder

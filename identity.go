@@ -14,8 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unsafe"
 
+	"github.com/oauthproxy-go/oauthproxy/internal/strview"
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 	segjson "github.com/segmentio/encoding/json"
 )
@@ -125,7 +125,7 @@ func (p *Proxy) idTokenClaims(idToken string) (map[string]any, error) {
 	buf := recordBufs.Get()
 	defer recordBufs.Put(buf)
 	// The decoder only reads its source: the string's bytes, not a copy.
-	payload, err := base64.RawURLEncoding.AppendDecode((*buf)[:0], unsafe.Slice(unsafe.StringData(encoded), len(encoded)))
+	payload, err := base64.RawURLEncoding.AppendDecode((*buf)[:0], strview.Bytes(encoded))
 	*buf = payload
 	if err != nil {
 		return nil, fmt.Errorf("oauthproxy: id_token payload: %w", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/bufpool"
+	"github.com/oauthproxy-go/oauthproxy/internal/strview"
 	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
 	"github.com/oauthproxy-go/oauthproxy/storage"
 
@@ -136,7 +137,7 @@ func randomToken() string {
 // hashedKey names a secret's storage slot by its SHA-256. The secrets are 256-bit
 // random values, so a fast hash is enough; no salt or stretching is needed.
 func hashedKey(namespace, secret string) string {
-	sum := sha256.Sum256([]byte(secret))
+	sum := sha256.Sum256(strview.Bytes(secret))
 	var enc [43]byte // base64url of 32 bytes, unpadded
 	base64.RawURLEncoding.Encode(enc[:], sum[:])
 	var b strings.Builder // one allocation, not two: a sign-in makes ~20 keys (issue 16)

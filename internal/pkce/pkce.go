@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/strview"
 )
 
 // MethodS256 is the only code_challenge_method the proxy supports.
@@ -22,7 +24,7 @@ func GenerateVerifier() string {
 
 // Challenge derives the S256 code_challenge of verifier (RFC 7636 §4.2).
 func Challenge(verifier string) string {
-	sum := sha256.Sum256([]byte(verifier))
+	sum := sha256.Sum256(strview.Bytes(verifier))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
