@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/oauthproxy-go/oauthproxy/internal/bufpool"
+	"github.com/oauthproxy-go/oauthproxy/internal/strview"
 )
 
 // ErrCorrupt is wrapped by Encrypted.Get and Encrypted.Take when a stored value
@@ -17,6 +18,10 @@ var ErrCorrupt = errors.New("storage: stored value does not open")
 
 // Cipher seals and opens values with authenticated encryption; *crypto.Sealer
 // implements it. Open must fail unless additionalData equals the one given to Seal.
+//
+// Neither method may modify or keep additionalData (an AEAD only
+// authenticates it): Encrypted passes the storage key's own bytes, not a
+// copy of them.
 type Cipher interface {
 	Seal(plaintext, additionalData []byte) ([]byte, error)
 	Open(sealed, additionalData []byte) ([]byte, error)
@@ -92,7 +97,7 @@ var _ inPlace = (*Memory)(nil)
 
 // Save seals value, bound to key, and stores it in the inner store.
 func (e *Encrypted) Save(ctx context.Context, key string, value []byte, ttl time.Duration) error {
-	sealed, err := e.cipher.Seal(value, []byte(key))
+	sealed, err := e.cipher.Seal(value, strview.Bytes(key))
 	if err != nil {
 		return fmt.Errorf("storage: seal: %w", err)
 	}
@@ -147,7 +152,7 @@ func (e *Encrypted) View(ctx context.Context, key string, fn func(value []byte) 
 		if sealed, err = e.inner.Get(ctx, key); err != nil {
 			return err
 		}
-		value, err = ao.AppendOpen((*buf)[:0], sealed, []byte(key))
+		value, err = ao.AppendOpen((*buf)[:0], sealed, strview.Bytes(key))
 	}
 	if value, err = opened(key, value, err); err != nil {
 		return err
@@ -193,7 +198,7 @@ func (e *Encrypted) Cleanup(ctx context.Context) error {
 }
 
 func (e *Encrypted) open(key string, sealed []byte) ([]byte, error) {
-	value, err := e.cipher.Open(sealed, []byte(key))
+	value, err := e.cipher.Open(sealed, strview.Bytes(key))
 	return opened(key, value, err)
 }
 

@@ -6,6 +6,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/strview"
 )
 
 // shardCount is how many independently locked parts the store is split into,
@@ -145,9 +147,9 @@ func (m *Memory) openStored(dst []byte, key string, c Cipher) (plaintext []byte,
 		return nil, false, nil
 	}
 	if ao, ok := c.(appendOpener); ok && dst != nil {
-		plaintext, err = ao.AppendOpen(dst, e.value, []byte(key))
+		plaintext, err = ao.AppendOpen(dst, e.value, strview.Bytes(key))
 	} else {
-		plaintext, err = c.Open(e.value, []byte(key))
+		plaintext, err = c.Open(e.value, strview.Bytes(key))
 	}
 	return plaintext, true, err
 }
