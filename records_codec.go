@@ -1,0 +1,326 @@
+package oauthproxy
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/segmentio/encoding/iso8601"
+	"github.com/segmentio/encoding/json"
+)
+
+// The records a sign-in writes and reads several times each (transaction,
+// code, grant, refresh token, used marker) are encoded and decoded without
+// reflection: segmentio/encoding/json cost ~25 µs of CPU and ~50 small
+// allocations per flow doing it (issue 16). The fast encoder writes exactly
+// the bytes segmentio writes, so stored records do not depend on which path
+// wrote them; the fast decoder reads only that exact shape and says no to
+// anything else, which segmentio then decodes: records written by earlier
+// versions, by hand, or in a shape this file does not know.
+
+// fastRecord is a record with a hand-written codec.
+type fastRecord interface {
+	// appendJSON appends the record as json.Append(b, r,
+	// json.EscapeHTML|json.SortMapKeys) would; ok is false, with b as it
+	// was, when it cannot (segmentio encodes the record then).
+	appendJSON(b []byte) (out []byte, ok bool)
+	// decodeJSON sets the record from b when b is in the shape appendJSON
+	// writes, with every string its own copy; false leaves the record
+	// untouched.
+	decodeJSON(b []byte) bool
+}
+
+// appendRecord appends the JSON encoding of v, as segmentio's json.Marshal
+// writes it.
+func appendRecord(b []byte, v any) ([]byte, error) {
+	if r, ok := v.(fastRecord); ok {
+		if out, ok := r.appendJSON(b); ok {
+			return out, nil
+		}
+	}
+	return json.Append(b, v, json.EscapeHTML|json.SortMapKeys) // what json.Marshal does
+}
+
+// decodeFast decodes b into v when v has a fast decoder that accepts b.
+func decodeFast(b []byte, v any) bool {
+	r, ok := v.(fastRecord)
+	return ok && r.decodeJSON(b)
+}
+
+// appendStrings appends a non-empty []string as a JSON array.
+func appendStrings(b []byte, list []string) []byte {
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendTime appends t as segmentio writes a time.Time: RFC 3339 with
+// nanoseconds, in t's own zone, without the year check time.MarshalJSON makes.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = t.AppendFormat(b, time.RFC3339Nano)
+	return append(b, '"')
+}
+
+// rawVerbatim reports whether segmentio writes raw unchanged: it is one valid
+// JSON value, with no blank between tokens and nothing its HTML escaping
+// rewrites (<, >, & and U+2028/U+2029 inside strings; appendCompactEscapeHTML).
+// Identity claims are stored that way (encodeIdentityClaims).
+func rawVerbatim(raw []byte) bool {
+	inString, escaped := false, false
+	for i, c := range raw {
+		switch {
+		case !inString:
+			switch c {
+			case '"':
+				inString = true
+			case ' ', '\t', '\n', '\r':
+				return false
+			}
+		case escaped:
+			escaped = false
+		case c == '\\':
+			escaped = true
+		case c == '"':
+			inString = false
+		case c == '<' || c == '>' || c == '&':
+			return false
+		case c == 0xE2 && i+2 < len(raw) && raw[i+1] == 0x80 && raw[i+2]&^1 == 0xA8:
+			return false
+		}
+	}
+	return json.Valid(raw)
+}
+
+// recordReader reads a record in the one shape appendJSON writes: no blanks,
+// members in field order (any may be absent), strings of printable ASCII
+// without escapes. Every read sets bad rather than guess, so that the caller
+// leaves the record to segmentio.
+type recordReader struct {
+	s       string // the record; a view of the caller's bytes, never kept
+	i       int
+	members int // members read in the object being read
+	bad     bool
+}
+
+// newRecordReader reads b, which must not change while the reader is used.
+// Everything kept from it is copied (strings.Clone): the bytes are often the
+// encrypting store's reused plaintext buffer (storage.Encrypted.View).
+func newRecordReader(b []byte) recordReader {
+	return recordReader{s: unsafe.String(unsafe.SliceData(b), len(b))}
+}
+
+// open reads the '{' of an object.
+func (r *recordReader) open() {
+	if r.bad || r.i >= len(r.s) || r.s[r.i] != '{' {
+		r.bad = true
+		return
+	}
+	r.i++
+	r.members = 0
+}
+
+// key reads `"name":` (after a ',' unless it is the object's first member)
+// and reports whether it was there; when it was not, nothing is read.
+func (r *recordReader) key(name string) bool {
+	if r.bad {
+		return false
+	}
+	j := r.i
+	if r.members > 0 {
+		if j >= len(r.s) || r.s[j] != ',' {
+			return false
+		}
+		j++
+	}
+	end := j + len(name) + 3
+	if end > len(r.s) || r.s[j] != '"' || r.s[j+1:end-2] != name || r.s[end-2] != '"' || r.s[end-1] != ':' {
+		return false
+	}
+	r.i = end
+	r.members++
+	return true
+}
+
+// close reads the '}' ending an object, and reports whether everything read
+// so far was in shape. members is the count of the enclosing object, for a
+// nested one.
+func (r *recordReader) close(members int) bool {
+	if r.bad || r.i >= len(r.s) || r.s[r.i] != '}' {
+		r.bad = true
+		return false
+	}
+	r.i++
+	r.members = members
+	return true
+}
+
+// done reports whether the record ended right after its object.
+func (r *recordReader) done() bool {
+	return !r.bad && r.i == len(r.s)
+}
+
+// view reads a string and returns it as a view of the record's bytes.
+func (r *recordReader) view() string {
+	if r.bad || r.i >= len(r.s) || r.s[r.i] != '"' {
+		r.bad = true
+		return ""
+	}
+	start := r.i + 1
+	n := plainPrefix(r.s[start:])
+	if start+n >= len(r.s) || r.s[start+n] != '"' { // an escape, a control or non-ASCII byte
+		r.bad = true
+		return ""
+	}
+	r.i = start + n + 1
+	return r.s[start : start+n]
+}
+
+// str reads a string into memory of its own.
+func (r *recordReader) str() string {
+	return strings.Clone(r.view())
+}
+
+// strs reads a non-empty array of strings (segmentio reads [] as an empty,
+// non-nil slice; that is left to it).
+func (r *recordReader) strs() []string {
+	if r.bad || r.i >= len(r.s) || r.s[r.i] != '[' {
+		r.bad = true
+		return nil
+	}
+	r.i++
+	// Count the members first so the slice is made once at its size.
+	n := 1
+	for j := r.i; j < len(r.s) && r.s[j] != ']'; j++ {
+		if r.s[j] == ',' {
+			n++
+		}
+	}
+	list := make([]string, 0, n)
+	for {
+		list = append(list, r.str())
+		if r.bad || r.i >= len(r.s) {
+			r.bad = true
+			return nil
+		}
+		if r.s[r.i] == ']' {
+			r.i++
+			return list
+		}
+		if r.s[r.i] != ',' {
+			r.bad = true
+			return nil
+		}
+		r.i++
+	}
+}
+
+// time reads a time as segmentio does (decodeTime): the text up to the next
+// quote, parsed by iso8601.Parse.
+func (r *recordReader) time() time.Time {
+	s := r.view()
+	if r.bad {
+		return time.Time{}
+	}
+	// iso8601.Parse keeps nothing of s: the view does not outlive the call.
+	t, err := iso8601.Parse(s)
+	if err != nil {
+		r.bad = true
+	}
+	return t
+}
+
+// int64 reads an integer: 0 or one without a leading zero, at most 18 digits
+// so that it cannot overflow.
+func (r *recordReader) int64() int64 {
+	if r.bad {
+		return 0
+	}
+	j := r.i
+	if j < len(r.s) && r.s[j] == '-' {
+		j++
+	}
+	start := j
+	for j < len(r.s) && r.s[j] >= '0' && r.s[j] <= '9' {
+		j++
+	}
+	digits := r.s[start:j]
+	if len(digits) == 0 || len(digits) > 18 || (digits[0] == '0' && (len(digits) > 1 || start > r.i)) {
+		r.bad = true
+		return 0
+	}
+	n, err := strconv.ParseInt(r.s[r.i:j], 10, 64)
+	if err != nil {
+		r.bad = true
+		return 0
+	}
+	r.i = j
+	return n
+}
+
+// trueLiteral reads the literal true: omitempty writes a bool only when it is.
+func (r *recordReader) trueLiteral() bool {
+	if r.bad || !strings.HasPrefix(r.s[r.i:], "true") {
+		r.bad = true
+		return false
+	}
+	r.i += 4
+	return true
+}
+
+// object reads a JSON object as segmentio reads a json.RawMessage: the bytes
+// of the value, copied.
+func (r *recordReader) object() json.RawMessage {
+	if r.bad || r.i >= len(r.s) || r.s[r.i] != '{' {
+		r.bad = true
+		return nil
+	}
+	end := objectEnd(r.s, r.i)
+	if end < 0 {
+		r.bad = true
+		return nil
+	}
+	raw := json.RawMessage(r.s[r.i:end])
+	if !json.Valid(raw) {
+		r.bad = true
+		return nil
+	}
+	r.i = end
+	return raw
+}
+
+// objectEnd returns the index just past the object starting at s[start], or
+// -1. It only matches braces outside strings; json.Valid checks the rest.
+func objectEnd(s string, start int) int {
+	depth, inString, escaped := 0, false, false
+	for i := start; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}

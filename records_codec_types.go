@@ -1,0 +1,370 @@
+package oauthproxy
+
+import (
+	"strconv"
+
+	"github.com/oauthproxy-go/oauthproxy/internal/upstream"
+)
+
+// The hand-written codecs of the records a sign-in writes (records_codec.go).
+// Members are written in field order with segmentio's rules: omitempty
+// leaves out an empty string, slice or raw message, a zero number and false;
+// segmentio v0.5 knows no omitzero, so upstream.Token.Expiry is always written.
+// Each decoder reads the members in that order, any of them absent (records
+// stored before a field existed), into a fresh record that replaces the
+// caller's only when all of it was read: every caller decodes into a zero
+// value (decodeRecord), so absent members are zero either way.
+
+var (
+	_ fastRecord = (*transaction)(nil)
+	_ fastRecord = (*codeRecord)(nil)
+	_ fastRecord = (*grant)(nil)
+	_ fastRecord = (*refreshRecord)(nil)
+	_ fastRecord = (*usedMarker)(nil)
+)
+
+func (t *transaction) appendJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"client_id":`...)
+	b = appendJSONString(b, t.ClientID)
+	b = append(b, `,"redirect_uri":`...)
+	b = appendJSONString(b, t.RedirectURI)
+	if t.State != "" {
+		b = append(b, `,"state":`...)
+		b = appendJSONString(b, t.State)
+	}
+	b = append(b, `,"code_challenge":`...)
+	b = appendJSONString(b, t.CodeChallenge)
+	if len(t.Scopes) != 0 {
+		b = append(b, `,"scopes":`...)
+		b = appendStrings(b, t.Scopes)
+	}
+	b = append(b, `,"resource":`...)
+	b = appendJSONString(b, t.Resource)
+	if t.UpstreamVerifier != "" {
+		b = append(b, `,"upstream_verifier":`...)
+		b = appendJSONString(b, t.UpstreamVerifier)
+	}
+	b = append(b, `,"created_at":`...)
+	b = appendTime(b, t.CreatedAt)
+	if t.ConsentRememberable {
+		b = append(b, `,"consent_rememberable":true`...)
+	}
+	return append(b, '}'), true
+}
+
+func (t *transaction) decodeJSON(b []byte) bool {
+	var v transaction
+	r := newRecordReader(b)
+	r.open()
+	if r.key("client_id") {
+		v.ClientID = r.str()
+	}
+	if r.key("redirect_uri") {
+		v.RedirectURI = r.str()
+	}
+	if r.key("state") {
+		v.State = r.str()
+	}
+	if r.key("code_challenge") {
+		v.CodeChallenge = r.str()
+	}
+	if r.key("scopes") {
+		v.Scopes = r.strs()
+	}
+	if r.key("resource") {
+		v.Resource = r.str()
+	}
+	if r.key("upstream_verifier") {
+		v.UpstreamVerifier = r.str()
+	}
+	if r.key("created_at") {
+		v.CreatedAt = r.time()
+	}
+	if r.key("consent_rememberable") {
+		v.ConsentRememberable = r.trueLiteral()
+	}
+	if !r.close(0) || !r.done() {
+		return false
+	}
+	*t = v
+	return true
+}
+
+func (c *codeRecord) appendJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"client_id":`...)
+	b = appendJSONString(b, c.ClientID)
+	b = append(b, `,"redirect_uri":`...)
+	b = appendJSONString(b, c.RedirectURI)
+	b = append(b, `,"code_challenge":`...)
+	b = appendJSONString(b, c.CodeChallenge)
+	if len(c.Scopes) != 0 {
+		b = append(b, `,"scopes":`...)
+		b = appendStrings(b, c.Scopes)
+	}
+	b = append(b, `,"resource":`...)
+	b = appendJSONString(b, c.Resource)
+	if c.GrantID != "" {
+		b = append(b, `,"grant_id":`...)
+		b = appendJSONString(b, c.GrantID)
+	}
+	b = append(b, `,"expires_at":`...)
+	b = appendTime(b, c.ExpiresAt)
+	if c.UpstreamCode != "" {
+		b = append(b, `,"upstream_code":`...)
+		b = appendJSONString(b, c.UpstreamCode)
+	}
+	return append(b, '}'), true
+}
+
+func (c *codeRecord) decodeJSON(b []byte) bool {
+	var v codeRecord
+	r := newRecordReader(b)
+	r.open()
+	if r.key("client_id") {
+		v.ClientID = r.str()
+	}
+	if r.key("redirect_uri") {
+		v.RedirectURI = r.str()
+	}
+	if r.key("code_challenge") {
+		v.CodeChallenge = r.str()
+	}
+	if r.key("scopes") {
+		v.Scopes = r.strs()
+	}
+	if r.key("resource") {
+		v.Resource = r.str()
+	}
+	if r.key("grant_id") {
+		v.GrantID = r.str()
+	}
+	if r.key("expires_at") {
+		v.ExpiresAt = r.time()
+	}
+	if r.key("upstream_code") {
+		v.UpstreamCode = r.str()
+	}
+	if !r.close(0) || !r.done() {
+		return false
+	}
+	*c = v
+	return true
+}
+
+// appendJSON leaves to segmentio a grant whose upstream token has Extra
+// members (any JSON values) or whose claims segmentio would rewrite.
+func (g *grant) appendJSON(b []byte) ([]byte, bool) {
+	if len(g.Upstream.Extra) != 0 || (len(g.Claims) != 0 && !rawVerbatim(g.Claims)) {
+		return b, false
+	}
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, g.ID)
+	b = append(b, `,"client_id":`...)
+	b = appendJSONString(b, g.ClientID)
+	if g.Subject != "" {
+		b = append(b, `,"sub":`...)
+		b = appendJSONString(b, g.Subject)
+	}
+	if len(g.Scopes) != 0 {
+		b = append(b, `,"scopes":`...)
+		b = appendStrings(b, g.Scopes)
+	}
+	b = append(b, `,"resource":`...)
+	b = appendJSONString(b, g.Resource)
+	if len(g.Claims) != 0 {
+		b = append(b, `,"claims":`...)
+		b = append(b, g.Claims...)
+	}
+	b = append(b, `,"upstream":`...)
+	b = appendUpstreamToken(b, &g.Upstream)
+	b = append(b, `,"created_at":`...)
+	b = appendTime(b, g.CreatedAt)
+	b = append(b, `,"refreshed_at":`...)
+	b = appendTime(b, g.RefreshedAt)
+	b = append(b, `,"expires_at":`...)
+	b = appendTime(b, g.ExpiresAt)
+	b = append(b, `,"indexed_until":`...)
+	b = appendTime(b, g.IndexedUntil)
+	return append(b, '}'), true
+}
+
+// appendUpstreamToken appends t, whose Extra is empty.
+func appendUpstreamToken(b []byte, t *upstream.Token) []byte {
+	b = append(b, `{"access_token":`...)
+	b = appendJSONString(b, t.AccessToken)
+	if t.TokenType != "" {
+		b = append(b, `,"token_type":`...)
+		b = appendJSONString(b, t.TokenType)
+	}
+	if t.RefreshToken != "" {
+		b = append(b, `,"refresh_token":`...)
+		b = appendJSONString(b, t.RefreshToken)
+	}
+	if t.IDToken != "" {
+		b = append(b, `,"id_token":`...)
+		b = appendJSONString(b, t.IDToken)
+	}
+	if t.Scope != "" {
+		b = append(b, `,"scope":`...)
+		b = appendJSONString(b, t.Scope)
+	}
+	if t.ExpiresIn != 0 {
+		b = append(b, `,"expires_in":`...)
+		b = strconv.AppendInt(b, t.ExpiresIn, 10)
+	}
+	b = append(b, `,"expiry":`...)
+	b = appendTime(b, t.Expiry)
+	return append(b, '}')
+}
+
+func (g *grant) decodeJSON(b []byte) bool {
+	var v grant
+	r := newRecordReader(b)
+	r.open()
+	if r.key("id") {
+		v.ID = r.str()
+	}
+	if r.key("client_id") {
+		v.ClientID = r.str()
+	}
+	if r.key("sub") {
+		v.Subject = r.str()
+	}
+	if r.key("scopes") {
+		v.Scopes = r.strs()
+	}
+	if r.key("resource") {
+		v.Resource = r.str()
+	}
+	if r.key("claims") {
+		v.Claims = r.object()
+	}
+	if r.key("upstream") {
+		readUpstreamToken(&r, &v.Upstream)
+	}
+	if r.key("created_at") {
+		v.CreatedAt = r.time()
+	}
+	if r.key("refreshed_at") {
+		v.RefreshedAt = r.time()
+	}
+	if r.key("expires_at") {
+		v.ExpiresAt = r.time()
+	}
+	if r.key("indexed_until") {
+		v.IndexedUntil = r.time()
+	}
+	if !r.close(0) || !r.done() {
+		return false
+	}
+	*g = v
+	return true
+}
+
+// readUpstreamToken reads the object appendUpstreamToken writes; one with
+// extra members is left to segmentio.
+func readUpstreamToken(r *recordReader, t *upstream.Token) {
+	outer := r.members
+	r.open()
+	if r.key("access_token") {
+		t.AccessToken = r.str()
+	}
+	if r.key("token_type") {
+		t.TokenType = r.str()
+	}
+	if r.key("refresh_token") {
+		t.RefreshToken = r.str()
+	}
+	if r.key("id_token") {
+		t.IDToken = r.str()
+	}
+	if r.key("scope") {
+		t.Scope = r.str()
+	}
+	if r.key("expires_in") {
+		t.ExpiresIn = r.int64()
+	}
+	if r.key("expiry") {
+		t.Expiry = r.time()
+	}
+	r.close(outer)
+}
+
+func (m *refreshRecord) appendJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"grant_id":`...)
+	b = appendJSONString(b, m.GrantID)
+	b = append(b, `,"client_id":`...)
+	b = appendJSONString(b, m.ClientID)
+	if len(m.Scopes) != 0 {
+		b = append(b, `,"scopes":`...)
+		b = appendStrings(b, m.Scopes)
+	}
+	b = append(b, `,"resource":`...)
+	b = appendJSONString(b, m.Resource)
+	b = append(b, `,"expires_at":`...)
+	b = appendTime(b, m.ExpiresAt)
+	return append(b, '}'), true
+}
+
+func (m *refreshRecord) decodeJSON(b []byte) bool {
+	var v refreshRecord
+	r := newRecordReader(b)
+	r.open()
+	if r.key("grant_id") {
+		v.GrantID = r.str()
+	}
+	if r.key("client_id") {
+		v.ClientID = r.str()
+	}
+	if r.key("scopes") {
+		v.Scopes = r.strs()
+	}
+	if r.key("resource") {
+		v.Resource = r.str()
+	}
+	if r.key("expires_at") {
+		v.ExpiresAt = r.time()
+	}
+	if !r.close(0) || !r.done() {
+		return false
+	}
+	*m = v
+	return true
+}
+
+func (m *usedMarker) appendJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"grant_id":`...)
+	b = appendJSONString(b, m.GrantID)
+	b = append(b, `,"client_id":`...)
+	b = appendJSONString(b, m.ClientID)
+	b = append(b, `,"used_at":`...)
+	b = appendTime(b, m.UsedAt)
+	if m.NextKey != "" {
+		b = append(b, `,"next_key":`...)
+		b = appendJSONString(b, m.NextKey)
+	}
+	return append(b, '}'), true
+}
+
+func (m *usedMarker) decodeJSON(b []byte) bool {
+	var v usedMarker
+	r := newRecordReader(b)
+	r.open()
+	if r.key("grant_id") {
+		v.GrantID = r.str()
+	}
+	if r.key("client_id") {
+		v.ClientID = r.str()
+	}
+	if r.key("used_at") {
+		v.UsedAt = r.time()
+	}
+	if r.key("next_key") {
+		v.NextKey = r.str()
+	}
+	if !r.close(0) || !r.done() {
+		return false
+	}
+	*m = v
+	return true
+}
