@@ -25,24 +25,24 @@ var (
 
 func (t *transaction) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, `{"client_id":`...)
-	b = appendJSONString(b, t.ClientID)
+	b = appendString(b, t.ClientID)
 	b = append(b, `,"redirect_uri":`...)
-	b = appendJSONString(b, t.RedirectURI)
+	b = appendString(b, t.RedirectURI)
 	if t.State != "" {
 		b = append(b, `,"state":`...)
-		b = appendJSONString(b, t.State)
+		b = appendString(b, t.State)
 	}
 	b = append(b, `,"code_challenge":`...)
-	b = appendJSONString(b, t.CodeChallenge)
+	b = appendString(b, t.CodeChallenge)
 	if len(t.Scopes) != 0 {
 		b = append(b, `,"scopes":`...)
 		b = appendStrings(b, t.Scopes)
 	}
 	b = append(b, `,"resource":`...)
-	b = appendJSONString(b, t.Resource)
+	b = appendString(b, t.Resource)
 	if t.UpstreamVerifier != "" {
 		b = append(b, `,"upstream_verifier":`...)
-		b = appendJSONString(b, t.UpstreamVerifier)
+		b = appendString(b, t.UpstreamVerifier)
 	}
 	b = append(b, `,"created_at":`...)
 	b = appendTime(b, t.CreatedAt)
@@ -92,26 +92,26 @@ func (t *transaction) decodeJSON(b []byte) bool {
 
 func (c *codeRecord) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, `{"client_id":`...)
-	b = appendJSONString(b, c.ClientID)
+	b = appendString(b, c.ClientID)
 	b = append(b, `,"redirect_uri":`...)
-	b = appendJSONString(b, c.RedirectURI)
+	b = appendString(b, c.RedirectURI)
 	b = append(b, `,"code_challenge":`...)
-	b = appendJSONString(b, c.CodeChallenge)
+	b = appendString(b, c.CodeChallenge)
 	if len(c.Scopes) != 0 {
 		b = append(b, `,"scopes":`...)
 		b = appendStrings(b, c.Scopes)
 	}
 	b = append(b, `,"resource":`...)
-	b = appendJSONString(b, c.Resource)
+	b = appendString(b, c.Resource)
 	if c.GrantID != "" {
 		b = append(b, `,"grant_id":`...)
-		b = appendJSONString(b, c.GrantID)
+		b = appendString(b, c.GrantID)
 	}
 	b = append(b, `,"expires_at":`...)
 	b = appendTime(b, c.ExpiresAt)
 	if c.UpstreamCode != "" {
 		b = append(b, `,"upstream_code":`...)
-		b = appendJSONString(b, c.UpstreamCode)
+		b = appendString(b, c.UpstreamCode)
 	}
 	return append(b, '}'), true
 }
@@ -158,19 +158,19 @@ func (g *grant) appendJSON(b []byte) ([]byte, bool) {
 		return b, false
 	}
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, g.ID)
+	b = appendString(b, g.ID)
 	b = append(b, `,"client_id":`...)
-	b = appendJSONString(b, g.ClientID)
+	b = appendString(b, g.ClientID)
 	if g.Subject != "" {
 		b = append(b, `,"sub":`...)
-		b = appendJSONString(b, g.Subject)
+		b = appendString(b, g.Subject)
 	}
 	if len(g.Scopes) != 0 {
 		b = append(b, `,"scopes":`...)
 		b = appendStrings(b, g.Scopes)
 	}
 	b = append(b, `,"resource":`...)
-	b = appendJSONString(b, g.Resource)
+	b = appendString(b, g.Resource)
 	if len(g.Claims) != 0 {
 		b = append(b, `,"claims":`...)
 		b = append(b, g.Claims...)
@@ -191,22 +191,22 @@ func (g *grant) appendJSON(b []byte) ([]byte, bool) {
 // appendUpstreamToken appends t, whose Extra is empty.
 func appendUpstreamToken(b []byte, t *upstream.Token) []byte {
 	b = append(b, `{"access_token":`...)
-	b = appendJSONString(b, t.AccessToken)
+	b = appendString(b, t.AccessToken)
 	if t.TokenType != "" {
 		b = append(b, `,"token_type":`...)
-		b = appendJSONString(b, t.TokenType)
+		b = appendString(b, t.TokenType)
 	}
 	if t.RefreshToken != "" {
 		b = append(b, `,"refresh_token":`...)
-		b = appendJSONString(b, t.RefreshToken)
+		b = appendString(b, t.RefreshToken)
 	}
 	if t.IDToken != "" {
 		b = append(b, `,"id_token":`...)
-		b = appendJSONString(b, t.IDToken)
+		b = appendString(b, t.IDToken)
 	}
 	if t.Scope != "" {
 		b = append(b, `,"scope":`...)
-		b = appendJSONString(b, t.Scope)
+		b = appendString(b, t.Scope)
 	}
 	if t.ExpiresIn != 0 {
 		b = append(b, `,"expires_in":`...)
@@ -292,15 +292,15 @@ func readUpstreamToken(r *recordReader, t *upstream.Token) {
 
 func (m *refreshRecord) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, `{"grant_id":`...)
-	b = appendJSONString(b, m.GrantID)
+	b = appendString(b, m.GrantID)
 	b = append(b, `,"client_id":`...)
-	b = appendJSONString(b, m.ClientID)
+	b = appendString(b, m.ClientID)
 	if len(m.Scopes) != 0 {
 		b = append(b, `,"scopes":`...)
 		b = appendStrings(b, m.Scopes)
 	}
 	b = append(b, `,"resource":`...)
-	b = appendJSONString(b, m.Resource)
+	b = appendString(b, m.Resource)
 	b = append(b, `,"expires_at":`...)
 	b = appendTime(b, m.ExpiresAt)
 	return append(b, '}'), true
@@ -334,14 +334,14 @@ func (m *refreshRecord) decodeJSON(b []byte) bool {
 
 func (m *usedMarker) appendJSON(b []byte) ([]byte, bool) {
 	b = append(b, `{"grant_id":`...)
-	b = appendJSONString(b, m.GrantID)
+	b = appendString(b, m.GrantID)
 	b = append(b, `,"client_id":`...)
-	b = appendJSONString(b, m.ClientID)
+	b = appendString(b, m.ClientID)
 	b = append(b, `,"used_at":`...)
 	b = appendTime(b, m.UsedAt)
 	if m.NextKey != "" {
 		b = append(b, `,"next_key":`...)
-		b = appendJSONString(b, m.NextKey)
+		b = appendString(b, m.NextKey)
 	}
 	return append(b, '}'), true
 }
