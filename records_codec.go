@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/segmentio/asm/ascii"
 	"github.com/segmentio/encoding/iso8601"
@@ -26,7 +27,7 @@ type fastRecord interface {
 	// was, when it cannot (segmentio encodes the record then).
 	appendJSON(b []byte) (out []byte, ok bool)
 	// decodeJSON sets the record from b when b is in the shape appendJSON
-	// writes, with every string its own copy; false leaves the record
+	// writes, keeping nothing of b (adopt); false leaves the record
 	// untouched.
 	decodeJSON(b []byte) bool
 }
@@ -157,21 +158,64 @@ func rawVerbatim(raw []byte) bool {
 // members in field order (any may be absent), strings of printable ASCII
 // without escapes. Every read sets bad rather than guess, so that the caller
 // leaves the record to segmentio.
+//
+// What it reads (strings, raw claims) are views of the caller's bytes, which
+// are often the encrypting store's plaintext buffer, reused by its next read
+// (storage.Encrypted.View): a decoder hands every one of them to adopt
+// before the record is let out.
 type recordReader struct {
-	s       string // a copy of the record: the strings read are parts of it
+	s       string // the record, a view of the caller's bytes
 	i       int
 	members int  // members read in the object being read
 	plain   bool // s is printable ASCII without a backslash: no string needs checking
 	bad     bool
 }
 
-// newRecordReader reads a copy of b. The bytes are often the encrypting
-// store's plaintext buffer, reused by its next read (storage.Encrypted.View),
-// so nothing read may point into them; the strings of a record share the one
-// copy, which costs one allocation where a copy each would cost a dozen.
 func newRecordReader(b []byte) recordReader {
-	s := string(b)
+	s := unsafe.String(unsafe.SliceData(b), len(b))
 	return recordReader{s: s, plain: ascii.ValidPrintString(s) && strings.IndexByte(s, '\\') < 0}
+}
+
+// adopt copies the strings *fields, the members of list and *raw (nil when
+// the record has none) out of the reader's bytes into one allocation of
+// their own, where a copy each would cost a dozen. A string kept after its
+// record keeps the record's other strings alive with it (a few KB at most).
+func adopt(raw *json.RawMessage, list []string, fields ...*string) {
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	for _, s := range list {
+		n += len(s)
+	}
+	if raw != nil {
+		n += len(*raw)
+	}
+	if n == 0 {
+		return
+	}
+	buf := make([]byte, n)
+	off := 0
+	// buf is new and its string parts are never written again: the strings
+	// can be views of it, as strings.Builder's are.
+	own := func(s string) string {
+		if len(s) == 0 {
+			return ""
+		}
+		copy(buf[off:], s)
+		off += len(s)
+		return unsafe.String(&buf[off-len(s)], len(s))
+	}
+	for _, f := range fields {
+		*f = own(*f)
+	}
+	for i, s := range list {
+		list[i] = own(s)
+	}
+	if raw != nil && len(*raw) > 0 {
+		copy(buf[off:], *raw)
+		*raw = buf[off : off+len(*raw) : off+len(*raw)] // its own part: an append cannot reach the strings
+	}
 }
 
 // open reads the '{' of an object.
@@ -332,7 +376,7 @@ func (r *recordReader) trueLiteral() bool {
 }
 
 // object reads a JSON object as segmentio reads a json.RawMessage: the bytes
-// of the value, copied.
+// of the value (a view, for adopt).
 func (r *recordReader) object() json.RawMessage {
 	if r.bad || r.i >= len(r.s) || r.s[r.i] != '{' {
 		r.bad = true
@@ -343,7 +387,7 @@ func (r *recordReader) object() json.RawMessage {
 		r.bad = true
 		return nil
 	}
-	raw := json.RawMessage(r.s[r.i:end])
+	raw := unsafe.Slice(unsafe.StringData(r.s[r.i:]), end-r.i)
 	if !json.Valid(raw) {
 		r.bad = true
 		return nil

@@ -86,6 +86,7 @@ func (t *transaction) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
+	adopt(nil, v.Scopes, &v.ClientID, &v.RedirectURI, &v.State, &v.CodeChallenge, &v.Resource, &v.UpstreamVerifier)
 	*t = v
 	return true
 }
@@ -147,6 +148,7 @@ func (c *codeRecord) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
+	adopt(nil, v.Scopes, &v.ClientID, &v.RedirectURI, &v.CodeChallenge, &v.Resource, &v.GrantID, &v.UpstreamCode)
 	*c = v
 	return true
 }
@@ -257,6 +259,9 @@ func (g *grant) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
+	u := &v.Upstream
+	adopt(&v.Claims, v.Scopes, &v.ID, &v.ClientID, &v.Subject, &v.Resource,
+		&u.AccessToken, &u.TokenType, &u.RefreshToken, &u.IDToken, &u.Scope)
 	*g = v
 	return true
 }
@@ -328,6 +333,7 @@ func (m *refreshRecord) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
+	adopt(nil, v.Scopes, &v.GrantID, &v.ClientID, &v.Resource)
 	*m = v
 	return true
 }
@@ -365,6 +371,7 @@ func (m *usedMarker) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
+	adopt(nil, nil, &v.GrantID, &v.ClientID, &v.NextKey)
 	*m = v
 	return true
 }
