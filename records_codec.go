@@ -176,17 +176,19 @@ func newRecordReader(b []byte) recordReader {
 	return recordReader{s: s, plain: ascii.ValidPrintString(s) && strings.IndexByte(s, '\\') < 0}
 }
 
-// adopt copies the strings *fields, the members of list and *raw (nil when
+// adopt copies the strings *fields, the members of lists and *raw (nil when
 // the record has none) out of the reader's bytes into one allocation of
 // their own, where a copy each would cost a dozen. A string kept after its
 // record keeps the record's other strings alive with it (a few KB at most).
-func adopt(raw *json.RawMessage, list []string, fields ...*string) {
+func adopt(raw *json.RawMessage, fields []*string, lists ...[]string) {
 	n := 0
 	for _, f := range fields {
 		n += len(*f)
 	}
-	for _, s := range list {
-		n += len(s)
+	for _, list := range lists {
+		for _, s := range list {
+			n += len(s)
+		}
 	}
 	if raw != nil {
 		n += len(*raw)
@@ -209,8 +211,10 @@ func adopt(raw *json.RawMessage, list []string, fields ...*string) {
 	for _, f := range fields {
 		*f = own(*f)
 	}
-	for i, s := range list {
-		list[i] = own(s)
+	for _, list := range lists {
+		for i, s := range list {
+			list[i] = own(s)
+		}
 	}
 	if raw != nil && len(*raw) > 0 {
 		copy(buf[off:], *raw)
@@ -321,6 +325,22 @@ func (r *recordReader) strs() []string {
 		}
 		r.i++
 	}
+}
+
+// list reads a []string that is not omitempty: null is nil and [] empty,
+// as segmentio reads them.
+func (r *recordReader) list() []string {
+	switch {
+	case r.bad:
+		return nil
+	case strings.HasPrefix(r.s[r.i:], "null"):
+		r.i += 4
+		return nil
+	case strings.HasPrefix(r.s[r.i:], "[]"):
+		r.i += 2
+		return []string{}
+	}
+	return r.strs()
 }
 
 // time reads a time as segmentio does (decodeTime): the text up to the next

@@ -24,7 +24,7 @@ func freshLike(r fastRecord) fastRecord {
 
 // zeroRecords is one zero value of every record with a codec of its own.
 func zeroRecords() []fastRecord {
-	return []fastRecord{&transaction{}, &codeRecord{}, &grant{}, &refreshRecord{}, &usedMarker{}}
+	return []fastRecord{&transaction{}, &codeRecord{}, &grant{}, &refreshRecord{}, &usedMarker{}, &clientRecord{}}
 }
 
 // hostileStrings are the strings whose encoding differs between encoders if
@@ -132,7 +132,13 @@ func (g recordGen) upstream() upstream.Token {
 }
 
 func (g recordGen) record() fastRecord {
-	switch g.rnd.IntN(5) {
+	switch g.rnd.IntN(6) {
+	case 5:
+		return &clientRecord{
+			ClientID: g.str(), SecretHash: g.str(), ClientName: g.str(), RedirectURIs: g.strs(),
+			TokenEndpointAuthMethod: g.str(), GrantTypes: g.strs(), ResponseTypes: g.strs(), Scope: g.str(),
+			ClientURI: g.str(), LogoURI: g.str(), IssuedAt: g.time(), LastUsedAt: g.time(), MetadataDocument: g.rnd.IntN(2) == 0,
+		}
 	case 0:
 		return &transaction{
 			ClientID: g.str(), RedirectURI: g.str(), State: g.str(), CodeChallenge: g.str(), Scopes: g.strs(),
@@ -182,6 +188,12 @@ func signInRecords() []fastRecord {
 		},
 		&refreshRecord{GrantID: "grant-1", ClientID: "client-1", Scopes: scopes, Resource: resource, ExpiresAt: now},
 		&usedMarker{GrantID: "grant-1", ClientID: "client-1", UsedAt: now, NextKey: "refresh:abc"},
+		&clientRecord{
+			ClientID: "client-1", SecretHash: strings.Repeat("h", 43), ClientName: "Claude Code", RedirectURIs: []string{"http://127.0.0.1:33418/callback"},
+			TokenEndpointAuthMethod: "none", GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+			Scope: "openid email", ClientURI: "https://claude.ai", LogoURI: "https://claude.ai/logo.png", IssuedAt: now, LastUsedAt: now,
+			MetadataDocument: true,
+		},
 	}
 }
 

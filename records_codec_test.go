@@ -207,3 +207,20 @@ func TestRecordCodec_KnowsEveryField(t *testing.T) {
 		}
 	}
 }
+
+// A client's registration lists are written even when nil or empty, and read
+// back as segmentio reads them: null as nil, [] as empty.
+func TestRecordCodec_ClientListsNilAndEmpty(t *testing.T) {
+	rec := &clientRecord{ClientID: "c", RedirectURIs: nil, GrantTypes: []string{}, ResponseTypes: []string{"code"}}
+	b, err := appendRecord(nil, rec)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"redirect_uris":null,`)
+	require.Contains(t, string(b), `"grant_types":[],`)
+	var fast, seg clientRecord
+	require.True(t, fast.decodeJSON(b), "%s", b)
+	require.NoError(t, segjson.Unmarshal(b, &seg))
+	assert.Equal(t, seg, fast)
+	assert.Nil(t, fast.RedirectURIs)
+	assert.NotNil(t, fast.GrantTypes)
+	assert.Empty(t, fast.GrantTypes)
+}

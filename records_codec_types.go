@@ -21,6 +21,7 @@ var (
 	_ fastRecord = (*grant)(nil)
 	_ fastRecord = (*refreshRecord)(nil)
 	_ fastRecord = (*usedMarker)(nil)
+	_ fastRecord = (*clientRecord)(nil) // read once per client (getClient caches it), written at registration
 )
 
 func (t *transaction) appendJSON(b []byte) ([]byte, bool) {
@@ -86,7 +87,7 @@ func (t *transaction) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
-	adopt(nil, v.Scopes, &v.ClientID, &v.RedirectURI, &v.State, &v.CodeChallenge, &v.Resource, &v.UpstreamVerifier)
+	adopt(nil, []*string{&v.ClientID, &v.RedirectURI, &v.State, &v.CodeChallenge, &v.Resource, &v.UpstreamVerifier}, v.Scopes)
 	*t = v
 	return true
 }
@@ -148,7 +149,7 @@ func (c *codeRecord) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
-	adopt(nil, v.Scopes, &v.ClientID, &v.RedirectURI, &v.CodeChallenge, &v.Resource, &v.GrantID, &v.UpstreamCode)
+	adopt(nil, []*string{&v.ClientID, &v.RedirectURI, &v.CodeChallenge, &v.Resource, &v.GrantID, &v.UpstreamCode}, v.Scopes)
 	*c = v
 	return true
 }
@@ -260,8 +261,8 @@ func (g *grant) decodeJSON(b []byte) bool {
 		return false
 	}
 	u := &v.Upstream
-	adopt(&v.Claims, v.Scopes, &v.ID, &v.ClientID, &v.Subject, &v.Resource,
-		&u.AccessToken, &u.TokenType, &u.RefreshToken, &u.IDToken, &u.Scope)
+	adopt(&v.Claims, []*string{&v.ID, &v.ClientID, &v.Subject, &v.Resource,
+		&u.AccessToken, &u.TokenType, &u.RefreshToken, &u.IDToken, &u.Scope}, v.Scopes)
 	*g = v
 	return true
 }
@@ -333,7 +334,7 @@ func (m *refreshRecord) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
-	adopt(nil, v.Scopes, &v.GrantID, &v.ClientID, &v.Resource)
+	adopt(nil, []*string{&v.GrantID, &v.ClientID, &v.Resource}, v.Scopes)
 	*m = v
 	return true
 }
@@ -371,7 +372,113 @@ func (m *usedMarker) decodeJSON(b []byte) bool {
 	if !r.close(0) || !r.done() {
 		return false
 	}
-	adopt(nil, nil, &v.GrantID, &v.ClientID, &v.NextKey)
+	adopt(nil, []*string{&v.GrantID, &v.ClientID, &v.NextKey})
 	*m = v
+	return true
+}
+
+// appendJSON writes the registration lists always, as segmentio does: null
+// for a nil list, [] for an empty one.
+func (c *clientRecord) appendJSON(b []byte) ([]byte, bool) {
+	b = append(b, `{"client_id":`...)
+	b = appendString(b, c.ClientID)
+	if c.SecretHash != "" {
+		b = append(b, `,"secret_hash":`...)
+		b = appendString(b, c.SecretHash)
+	}
+	if c.ClientName != "" {
+		b = append(b, `,"client_name":`...)
+		b = appendString(b, c.ClientName)
+	}
+	b = append(b, `,"redirect_uris":`...)
+	b = appendList(b, c.RedirectURIs)
+	b = append(b, `,"token_endpoint_auth_method":`...)
+	b = appendString(b, c.TokenEndpointAuthMethod)
+	b = append(b, `,"grant_types":`...)
+	b = appendList(b, c.GrantTypes)
+	b = append(b, `,"response_types":`...)
+	b = appendList(b, c.ResponseTypes)
+	if c.Scope != "" {
+		b = append(b, `,"scope":`...)
+		b = appendString(b, c.Scope)
+	}
+	if c.ClientURI != "" {
+		b = append(b, `,"client_uri":`...)
+		b = appendString(b, c.ClientURI)
+	}
+	if c.LogoURI != "" {
+		b = append(b, `,"logo_uri":`...)
+		b = appendString(b, c.LogoURI)
+	}
+	b = append(b, `,"issued_at":`...)
+	b = appendTime(b, c.IssuedAt)
+	b = append(b, `,"last_used_at":`...)
+	b = appendTime(b, c.LastUsedAt)
+	if c.MetadataDocument {
+		b = append(b, `,"metadata_document":true`...)
+	}
+	return append(b, '}'), true
+}
+
+// appendList appends a []string that is not omitempty.
+func appendList(b []byte, list []string) []byte {
+	switch {
+	case list == nil:
+		return append(b, "null"...)
+	case len(list) == 0:
+		return append(b, "[]"...)
+	}
+	return appendStrings(b, list)
+}
+
+func (c *clientRecord) decodeJSON(b []byte) bool {
+	var v clientRecord
+	r := newRecordReader(b)
+	r.open()
+	if r.key("client_id") {
+		v.ClientID = r.str()
+	}
+	if r.key("secret_hash") {
+		v.SecretHash = r.str()
+	}
+	if r.key("client_name") {
+		v.ClientName = r.str()
+	}
+	if r.key("redirect_uris") {
+		v.RedirectURIs = r.list()
+	}
+	if r.key("token_endpoint_auth_method") {
+		v.TokenEndpointAuthMethod = r.str()
+	}
+	if r.key("grant_types") {
+		v.GrantTypes = r.list()
+	}
+	if r.key("response_types") {
+		v.ResponseTypes = r.list()
+	}
+	if r.key("scope") {
+		v.Scope = r.str()
+	}
+	if r.key("client_uri") {
+		v.ClientURI = r.str()
+	}
+	if r.key("logo_uri") {
+		v.LogoURI = r.str()
+	}
+	if r.key("issued_at") {
+		v.IssuedAt = r.time()
+	}
+	if r.key("last_used_at") {
+		v.LastUsedAt = r.time()
+	}
+	if r.key("metadata_document") {
+		v.MetadataDocument = r.trueLiteral()
+	}
+	if !r.close(0) || !r.done() {
+		return false
+	}
+	adopt(nil, []*string{&v.ClientID, &v.SecretHash, &v.ClientName, &v.TokenEndpointAuthMethod, &v.Scope, &v.ClientURI, &v.LogoURI},
+		v.RedirectURIs, v.GrantTypes, v.ResponseTypes)
+	*c = v
 	return true
 }
