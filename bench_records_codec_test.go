@@ -20,24 +20,24 @@ func BenchmarkRecordCodec(b *testing.B) {
 			b.Fatal(err)
 		}
 		buf := make([]byte, 0, 4096)
-		b.Run(name+"/encode/segmentio", func(b *testing.B) {
+		b.Run(name+"/encode/codec=segmentio", func(b *testing.B) {
 			loadtest.Measure(b, nil, func() {
 				buf, _ = segjson.Append(buf[:0], rec, segjson.EscapeHTML|segjson.SortMapKeys)
 			})
 		})
-		b.Run(name+"/encode/fast", func(b *testing.B) {
+		b.Run(name+"/encode/codec=fast", func(b *testing.B) {
 			loadtest.Measure(b, nil, func() {
 				buf, _ = rec.appendJSON(buf[:0])
 			})
 		})
-		b.Run(name+"/decode/segmentio", func(b *testing.B) {
+		b.Run(name+"/decode/codec=segmentio", func(b *testing.B) {
 			loadtest.Measure(b, nil, func() {
 				if err := segjson.Unmarshal(stored, freshLike(rec)); err != nil {
 					b.Fatal(err)
 				}
 			})
 		})
-		b.Run(name+"/decode/fast", func(b *testing.B) {
+		b.Run(name+"/decode/codec=fast", func(b *testing.B) {
 			loadtest.Measure(b, nil, func() {
 				if !freshLike(rec).decodeJSON(stored) {
 					b.Fatal("refused")
