@@ -45,6 +45,7 @@ demo:
 # Every fuzz target, briefly (CI) or for FUZZTIME each (make fuzz FUZZTIME=10m).
 FUZZ_TARGETS := \
 	.:FuzzRegistration .:FuzzParseHop .:FuzzTokenRequest .:FuzzVerifyAccessToken .:FuzzClaimsDecode \
+	.:FuzzRecordCodec \
 	./crypto:FuzzOpen ./internal/redirecturi:FuzzValidate ./internal/httpx:FuzzParseQuery
 FUZZTIME ?= 5s
 fuzz-smoke fuzz:

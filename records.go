@@ -1,6 +1,7 @@
 package oauthproxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -149,22 +150,17 @@ func hashedKey(namespace, secret string) string {
 
 // putJSON stores v under key for ttl.
 func (p *Proxy) putJSON(ctx context.Context, key string, v any, ttl time.Duration) error {
-	if !p.sealsRecords {
-		// The store may keep the bytes it is given: they must be its own.
-		b, err := json.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("oauthproxy: encoding %T: %w", v, err)
-		}
-		return p.save(ctx, key, v, b, ttl)
-	}
 	// The encrypting store seals the encoding into new bytes and keeps
 	// none of it, so it is encoded into a reused buffer (issue 16).
 	buf := recordBufs.Get()
 	defer recordBufs.Put(buf)
-	b, err := json.Append(*buf, v, json.EscapeHTML|json.SortMapKeys) // what json.Marshal does
+	b, err := appendRecord(*buf, v) // records_codec.go
 	*buf = b
 	if err != nil {
 		return fmt.Errorf("oauthproxy: encoding %T: %w", v, err)
+	}
+	if !p.sealsRecords {
+		b = bytes.Clone(b) // the store may keep the bytes it is given: they must be its own
 	}
 	return p.save(ctx, key, v, b, ttl)
 }
@@ -224,6 +220,9 @@ func (p *Proxy) takeJSON(ctx context.Context, key string, v any) error {
 }
 
 func decodeRecord(b []byte, v any) error {
+	if decodeFast(b, v) { // records_codec.go; segmentio reads whatever it does not
+		return nil
+	}
 	if err := json.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("oauthproxy: decoding %T: %w", v, err)
 	}
