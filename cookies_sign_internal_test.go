@@ -4,8 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -28,19 +26,7 @@ func signReference(key []byte, purpose string, parts ...string) string {
 
 func TestSign_SameSignatureAsBefore(t *testing.T) {
 	key := []byte(strings.Repeat("k", 32))
-	p, err := New(Config{
-		BaseURL:                       "http://127.0.0.1:1",
-		UpstreamAuthorizationEndpoint: "http://127.0.0.1:2/authorize",
-		UpstreamTokenEndpoint:         "http://127.0.0.1:2/token",
-		UpstreamClientID:              "upstream-client",
-		UpstreamClientSecret:          "upstream-secret",
-		JWTSigningKey:                 []byte(strings.Repeat("j", 32)),
-		EncryptionKey:                 []byte(strings.Repeat("e", 32)),
-		ConsentSigningKey:             key,
-		Logger:                        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	t.Cleanup(p.Destroy)
+	p := newInternalTestProxy(t, func(c *Config) { c.ConsentSigningKey = key })
 	cases := [][]string{{}, {""}, {"txn-1"}, {"a", "b"}, {"a\x00", "b"}, {"a", "\x00b"}, {strings.Repeat("x", 300), "é"}}
 	for _, purpose := range []string{purposeBinding, purposeCSRF, purposeRemember} {
 		for _, parts := range cases {

@@ -2,10 +2,7 @@ package oauthproxy
 
 import (
 	"encoding/base64"
-	"io"
-	"log/slog"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,18 +12,7 @@ import (
 // The id_token's payload is decoded in a reused buffer: the claims of one
 // sign-in must not change when the next one's payload fills it.
 func TestIDTokenClaims_OwnTheirValues(t *testing.T) {
-	p, err := New(Config{
-		BaseURL:                       "http://127.0.0.1:1",
-		UpstreamAuthorizationEndpoint: "http://127.0.0.1:2/authorize",
-		UpstreamTokenEndpoint:         "http://127.0.0.1:2/token",
-		UpstreamClientID:              "upstream-client",
-		UpstreamClientSecret:          "upstream-secret",
-		JWTSigningKey:                 []byte(strings.Repeat("j", 32)),
-		EncryptionKey:                 []byte(strings.Repeat("e", 32)),
-		Logger:                        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	require.NoError(t, err)
-	t.Cleanup(p.Destroy)
+	p := newInternalTestProxy(t)
 	exp := `"exp":` + strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10) + `,`
 	idToken := func(payload string) string {
 		enc := base64.RawURLEncoding
