@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -45,4 +46,32 @@ func TestToken_OutlivesTheResponseBuffer(t *testing.T) {
 	extra := first.Extra["extra_1"].(map[string]any)
 	assert.Equal(t, "1.5", fmt.Sprint(extra["n"]))
 	assert.Equal(t, []any{"v1"}, extra["l"])
+}
+
+// A buffer grown past 64 KiB by an unusually large response is left to the
+// GC: the pool keeps only buffers of the usual size, so one large answer does
+// not pin its memory for the life of the process. A buffer of the usual size
+// is kept for the next response.
+func TestPutBodyBuf_KeepsOnlyUsualSizes(t *testing.T) {
+	for range 20 {
+		big := new(bytes.Buffer)
+		big.Grow(1 << 20)
+		putBodyBuf(big)
+		got := bodyBufs.Get().(*bytes.Buffer)
+		require.LessOrEqual(t, got.Cap(), 64<<10, "a 1 MiB buffer came back from the pool")
+	}
+	kept := 0
+	for range 20 {
+		usual := new(bytes.Buffer)
+		usual.Grow(4 << 10)
+		usual.WriteString("left over")
+		putBodyBuf(usual)
+		if got := bodyBufs.Get().(*bytes.Buffer); got == usual {
+			require.Zero(t, got.Len(), "a pooled buffer must come back empty")
+			kept++
+		}
+	}
+	// sync.Pool may drop what it is given (the race detector drops a quarter
+	// on purpose), but not all of twenty.
+	require.Positive(t, kept, "no usual-size buffer was kept")
 }
