@@ -25,14 +25,15 @@ EQUIVALENTS=docs/mutation-equivalent.md
 cd "$(dirname "$0")/.."
 mkdir -p "$OUT"
 
-# The root package: only the files of the authorization, consent, callback,
+# The root package: only the files of the authorization (with the redirect to
+# the provider), consent (with the signatures of its cookies), callback,
 # token, refresh, revocation and bearer paths and the JWT code, in three
 # groups, each with the tests that exercise it (one line each: files, then
 # the go test -run regexp). Each group is its own gremlins run and report
 # row, so a run cut short keeps the groups it finished.
 ROOT_GROUPS=${MUTATE_ROOT_GROUPS:-"\
-jwt.go,jwt_claims.go,claims_encoded.go,bearer.go TestJWT|TestIdentityClaims|TestSecurity_S07|TestSecurity_S10|TestSecurity_S16|TestSecurity_S22_|TestMethods_VerifyAccessToken|FuzzVerifyAccessToken|FuzzClaimsDecode
-authorize.go,callback.go,consent.go,consent_remember.go,consent_scopes.go TestSecurity_S01|TestSecurity_S02|TestSecurity_S08|TestSecurity_S09|TestSecurity_S10|TestSecurity_S12|TestSecurity_S18|TestSecurity_S22|TestConsent|TestMethods_Authorize|TestMethods_Consent|TestMethods_HandleCallback
+jwt.go,jwt_claims.go,claims_encoded.go,bearer.go TestJWT|TestIdentityClaims|TestSecurity_S07|TestSecurity_S10|TestSecurity_S16|TestSecurity_S22_|TestMethods_VerifyAccessToken|FuzzVerifyAccessToken|FuzzClaimsDecode|TestEncodesAsItself
+authorize.go,authorize_url.go,callback.go,consent.go,consent_remember.go,consent_scopes.go,cookies.go TestSecurity_S01|TestSecurity_S02|TestSecurity_S08|TestSecurity_S09|TestSecurity_S10|TestSecurity_S12|TestSecurity_S18|TestSecurity_S22|TestConsent|TestMethods_Authorize|TestMethods_Consent|TestMethods_HandleCallback|TestUpstreamAuthorizationURL|TestSign_
 token.go,refresh.go,revoke.go TestSecurity_S03|TestSecurity_S04|TestSecurity_S05|TestSecurity_S06|TestSecurity_S07|TestSecurity_S13|TestSecurity_S14|TestSecurity_S22|TestMethods_Exchange|TestMethods_RevokeToken|TestContext_CancelledRedemptionKeepsTheCode|TestFlow|FuzzTokenRequest"}
 
 run() { # run <dir> <go test -run regexp or ""> <label> [gremlins flags...]
