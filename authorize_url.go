@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/oauthproxy-go/oauthproxy/internal/bufpool"
+
 	"github.com/oauthproxy-go/oauthproxy/internal/pkce"
 )
 
@@ -68,43 +70,49 @@ func newUpstreamAuthorizationURLs(endpoint *url.URL, extra map[string]string, cl
 }
 
 // build is the authorization request for state, challenge and scopes (none:
-// the parameter is left out).
+// the parameter is left out). It is made in a reused buffer and copied out
+// once: the one allocation is the result.
 func (t *upstreamAuthorizationURLs) build(state, challenge string, scopes []string) string {
-	scope := joinScope(scopes)
-	var b strings.Builder
-	b.Grow(len(t.prefix) + len(t.suffix) + len(t.fixed[0]) + len(t.fixed[1]) + len(t.fixed[2]) + len(t.fixed[3]) +
-		len(state) + len(challenge) + 2*len(scope) + 48)
-	b.WriteString(t.prefix)
-	b.WriteByte('?')
-	sep := false
-	add := func(encoded string) {
-		if encoded == "" {
-			return
-		}
-		if sep {
-			b.WriteByte('&')
-		}
-		b.WriteString(encoded)
-		sep = true
-	}
-	pair := func(k, v string) {
-		if sep {
-			b.WriteByte('&')
-		}
-		b.WriteString(k)
-		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(v))
-		sep = true
-	}
-	add(t.fixed[0])
-	pair(paramCodeChallenge, challenge)
-	add(t.fixed[1])
+	buf := urlBufs.Get()
+	defer urlBufs.Put(buf)
+	b := append((*buf)[:0], t.prefix...)
+	b = append(b, '?')
+	b = appendEncoded(b, t.fixed[0])
+	b = appendParam(b, paramCodeChallenge, challenge)
+	b = appendEncoded(b, t.fixed[1])
 	if len(scopes) > 0 {
-		pair(paramScope, scope)
+		b = appendParam(b, paramScope, joinScope(scopes))
 	}
-	add(t.fixed[2])
-	pair(paramState, state)
-	add(t.fixed[3])
-	b.WriteString(t.suffix)
-	return b.String()
+	b = appendEncoded(b, t.fixed[2])
+	b = appendParam(b, paramState, state)
+	b = appendEncoded(b, t.fixed[3])
+	b = append(b, t.suffix...)
+	*buf = b
+	return string(b)
+}
+
+// urlBufs are build's buffers; a URL is a few hundred bytes.
+var urlBufs = bufpool.New(16 << 10)
+
+// appendEncoded appends pairs Encode made, after a '&' unless they are the
+// query's first. The query so far ends in '?' only when it is empty: Encode
+// and QueryEscape escape every '?' they are given.
+func appendEncoded(b []byte, encoded string) []byte {
+	if encoded == "" {
+		return b
+	}
+	if b[len(b)-1] != '?' {
+		b = append(b, '&')
+	}
+	return append(b, encoded...)
+}
+
+// appendParam appends key=value, the value escaped as Encode escapes it.
+func appendParam(b []byte, key, value string) []byte {
+	if b[len(b)-1] != '?' {
+		b = append(b, '&')
+	}
+	b = append(b, key...)
+	b = append(b, '=')
+	return append(b, url.QueryEscape(value)...)
 }
