@@ -153,10 +153,8 @@ func (p *Proxy) pageHeaders(w http.ResponseWriter, nonce string) {
 		"X-Frame-Options", "DENY",
 		"Content-Security-Policy", p.contentSecurityPolicy(nonce),
 		"Referrer-Policy", "no-referrer",
-		"X-Content-Type-Options", "nosniff",
-		// httpx.NoStore's two, in the same array.
-		"Cache-Control", "no-store",
-		"Pragma", "no-cache")
+		"X-Content-Type-Options", "nosniff")
+	httpx.NoStore(w)
 }
 
 // newNonce is 128 random bits for a CSP nonce (CSP3 §2.3.1), in hex so it
