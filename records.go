@@ -162,10 +162,6 @@ func (p *Proxy) putJSON(ctx context.Context, key string, v any, ttl time.Duratio
 	if !p.sealsRecords {
 		b = bytes.Clone(b) // the store may keep the bytes it is given: they must be its own
 	}
-	return p.save(ctx, key, v, b, ttl)
-}
-
-func (p *Proxy) save(ctx context.Context, key string, v any, b []byte, ttl time.Duration) error {
 	if err := p.store.Save(ctx, key, b, ttl); err != nil {
 		return fmt.Errorf("oauthproxy: saving %T: %w", v, err)
 	}
