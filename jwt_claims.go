@@ -378,10 +378,9 @@ func plainPrefix(s string) int {
 	for ; i+8 <= len(s); i += 8 {
 		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		q, bs := x^(ones*'"'), x^(ones*'\\')
 		// A byte below 0x20, from 0x80, '"' or '\' (the zero-byte tests of
 		// Hacker's Delight §6-1).
-		if ((x-ones*0x20)&^x|x|(q-ones)&^q|(bs-ones)&^bs)&highs != 0 {
+		if ((x-ones*0x20)&^x|x|zeroByteIn(x^(ones*'"'))|zeroByteIn(x^(ones*'\\')))&highs != 0 {
 			break
 		}
 	}
@@ -397,13 +396,12 @@ func plainPrefix(s string) int {
 // token; strings.ContainsAny made a set and walked s again).
 func encodesAsItself(s string) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	zero := func(x uint64) uint64 { return (x - ones) &^ x } // high bit set where a byte of x is zero
 	i := 0
 	for ; i+8 <= len(s); i += 8 {
 		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
 			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if ((x-ones*0x20)&^x|x|zero(x^(ones*'"'))|zero(x^(ones*'\\'))|
-			zero(x^(ones*'<'))|zero(x^(ones*'>'))|zero(x^(ones*'&')))&highs != 0 {
+		if ((x-ones*0x20)&^x|x|zeroByteIn(x^(ones*'"'))|zeroByteIn(x^(ones*'\\'))|
+			zeroByteIn(x^(ones*'<'))|zeroByteIn(x^(ones*'>'))|zeroByteIn(x^(ones*'&')))&highs != 0 {
 			break
 		}
 	}
@@ -414,6 +412,10 @@ func encodesAsItself(s string) bool {
 	}
 	return true
 }
+
+// zeroByteIn has the high bit of a byte set where that byte of x is zero
+// (with &highs: whether x has a zero byte; Hacker's Delight §6-1).
+func zeroByteIn(x uint64) uint64 { return (x - 0x0101010101010101) &^ x }
 
 // plainStringByte marks the bytes a JSON string holds as themselves: printable
 // ASCII other than the quote and the backslash.
